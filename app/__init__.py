@@ -1,0 +1,91 @@
+"""Jiefen (解纷): online dispute resolution. create_app() wires config, extensions, blueprints and CLI."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+
+from app.config import CONFIGS, PROJECT_ROOT, ProdConfig, load_or_create_secret_key
+from app.extensions import babel, csrf, db, login_manager, migrate
+
+
+def _select_locale() -> str:
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    if lang in ("zh", "en"):
+        return lang
+    return request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
+
+
+def create_app(config: Any = None) -> Flask:
+    """Build the app. config: None (from JIEFEN_CONFIG), a name, a Config class, or a dict of overrides."""
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                instance_path=str(Path(os.environ.get("JIEFEN_INSTANCE_DIR", PROJECT_ROOT / "instance"))),
+                instance_relative_config=False)
+    overrides: dict = {}
+    if config is None or isinstance(config, str):
+        config_cls = CONFIGS[config or os.environ.get("JIEFEN_CONFIG", "development")]
+    elif isinstance(config, dict):
+        config_cls = CONFIGS[config.get("ENV_NAME", os.environ.get("JIEFEN_CONFIG", "development"))]
+        overrides = config
+    else:
+        config_cls = config
+    app.config.from_object(config_cls)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        if config_cls is ProdConfig or issubclass(config_cls, ProdConfig):
+            ProdConfig.check(app.config)  # raises: production needs a real SECRET_KEY
+        app.config["SECRET_KEY"] = load_or_create_secret_key(Path(app.instance_path))
+    if issubclass(config_cls, ProdConfig):
+        ProdConfig.check(app.config)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    from app.core.errors import register_error_handlers
+    from app.core.web import register_request_hooks
+
+    register_error_handlers(app)
+    register_request_hooks(app)
+    from app.cases.rules import current_rules
+
+    with app.app_context():
+        current_rules()  # validate mediation_rules/ at start-up: a broken rule file stops the app here
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # sessions are checked on the server instead
+
+    from app.accounts.operations import load_user_from_session_token
+
+    login_manager.user_loader(load_user_from_session_token)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.analytics.views import bp as analytics_bp
+    from app.cases.views import bp as cases_bp
+    from app.consult.views import bp as consult_bp
+    from app.core.views import bp as core_bp
+    from app.escalation.views import bp as escalation_bp
+    from app.mediation.views import bp as mediation_bp
+
+    for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp):
+        app.register_blueprint(bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.cli import audit_cli, seed_demo_command
+
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(seed_demo_command)

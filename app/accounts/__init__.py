@@ -1,0 +1,1 @@
+"""Users, roles, organisations, mediator profiles, login sessions."""

@@ -1,0 +1,131 @@
+"""Accounts: users with one role, organisations with a type, tier and region, server-side sessions."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.enums import LabelledEnum, enum_column
+from app.core.time import utcnow
+from app.extensions import db
+
+
+class Role(LabelledEnum):
+    resident = ("resident", "居民", "Resident")
+    grid_worker = ("grid_worker", "网格员", "Grid worker")
+    mediator = ("mediator", "调解员", "Mediator")
+    org_admin = ("org_admin", "调解组织管理员", "Organisation admin")
+    arbitrator = ("arbitrator", "仲裁员", "Arbitrator")
+    court_clerk = ("court_clerk", "法院立案庭", "Court clerk")
+    admin = ("admin", "系统管理员", "Administrator")
+
+
+class OrgType(LabelledEnum):
+    people_mediation = ("people_mediation", "人民调解委员会", "People's mediation committee")
+    trade_mediation = ("trade_mediation", "行业性专业性调解组织", "Trade mediation body")
+    lawyer_mediation = ("lawyer_mediation", "律师调解工作室", "Lawyer mediation studio")
+    court = ("court", "人民法院", "Court")
+    arbitration_commission = ("arbitration_commission", "仲裁委员会", "Arbitration commission")
+    labour_arbitration = ("labour_arbitration", "劳动人事争议仲裁委员会", "Labour arbitration commission")
+
+    @property
+    def mediates(self) -> bool:
+        return self in (OrgType.people_mediation, OrgType.trade_mediation, OrgType.lawyer_mediation)
+
+
+class Tier(LabelledEnum):
+    village = ("village", "村（社区）级", "Village / community")
+    town = ("town", "乡镇（街道）级", "Town / street")
+    county = ("county", "县（区）级", "County / district")
+
+    @property
+    def rank(self) -> int:
+        return {"village": 0, "town": 1, "county": 2}[self.value]
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    type: Mapped[OrgType] = mapped_column(enum_column(OrgType, "org_type"))
+    tier: Mapped[Tier] = mapped_column(enum_column(Tier, "org_tier"))
+    region_code: Mapped[str] = mapped_column(sa.String(12), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list["User"]] = relationship(back_populates="organisation")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    display_name: Mapped[str] = mapped_column(sa.String(60))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.resident)
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    region_code: Mapped[str | None] = mapped_column(sa.String(12))
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="members")
+    mediator_profile: Mapped["MediatorProfile | None"] = relationship(back_populates="user")
+
+    # Set per request by the user loader: the token of the server-side session in use.
+    session_token = None  # type: str | None
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def get_id(self) -> str | None:
+        """Flask-Login stores the server-side session token, never the bare user id."""
+        return self.session_token
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role.value}>"
+
+
+class MediatorProfile(db.Model):
+    __tablename__ = "mediator_profiles"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    specialties: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    capacity: Mapped[int] = mapped_column(default=10)
+    available: Mapped[bool] = mapped_column(default=True)
+
+    user: Mapped[User] = relationship(back_populates="mediator_profile")
+
+    __table_args__ = (sa.CheckConstraint("capacity >= 0", name="capacity_non_negative"),)
+
+
+class UserSession(db.Model):
+    """A login session held on the server; the cookie carries only its random token."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode("ascii")).hexdigest()

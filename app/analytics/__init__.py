@@ -1,0 +1,1 @@
+"""Analytics: the administrator's overview (the dashboard comes in its own issue)."""

@@ -1,0 +1,1 @@
+"""The case: intake, parties, evidence, the funnel (stage machine) and its history."""

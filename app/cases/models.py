@@ -1,0 +1,285 @@
+"""The case, its parties, evidence and hash-chained history."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import Organisation, Role, User
+from app.core.audit import GENESIS, chain_hash
+from app.core.enums import LabelledEnum, enum_column
+from app.core.time import utcnow
+from app.extensions import db
+
+
+class Stage(LabelledEnum):
+    consult = ("consult", "在线咨询", "Consult")
+    assess = ("assess", "在线评估", "Assess")
+    mediate = ("mediate", "在线调解", "Mediate")
+    arbitrate = ("arbitrate", "在线仲裁", "Arbitrate")
+    litigate = ("litigate", "在线诉讼", "Litigate")
+    closed = ("closed", "已结束", "Closed")
+
+
+class CaseStatus(LabelledEnum):
+    open = ("open", "咨询中", "Open question")
+    assessed = ("assessed", "已评估，待选择途径", "Assessed")
+    awaiting_assignment = ("awaiting_assignment", "待分派调解员", "Awaiting a mediator")
+    in_progress = ("in_progress", "调解中", "Mediation in progress")
+    failed = ("failed", "调解未成", "Mediation failed")
+    filed = ("filed", "已提交，待受理", "Filed, awaiting acceptance")
+    accepted = ("accepted", "已受理", "Accepted")
+    awarded = ("awarded", "已裁决", "Award issued")
+    returned = ("returned", "被退回，待补正", "Returned for correction")
+    resolved = ("resolved", "咨询后已解决", "Resolved at consult")
+    settled = ("settled", "调解成功", "Settled")
+    withdrawn = ("withdrawn", "已撤回", "Withdrawn")
+    concluded = ("concluded", "仲裁结案", "Concluded by award")
+
+
+STATUSES_BY_STAGE: dict[Stage, tuple[CaseStatus, ...]] = {
+    Stage.consult: (CaseStatus.open,),
+    Stage.assess: (CaseStatus.assessed,),
+    Stage.mediate: (CaseStatus.awaiting_assignment, CaseStatus.in_progress, CaseStatus.failed),
+    Stage.arbitrate: (CaseStatus.filed, CaseStatus.accepted, CaseStatus.awarded),
+    Stage.litigate: (CaseStatus.filed, CaseStatus.returned, CaseStatus.accepted),
+    Stage.closed: (CaseStatus.resolved, CaseStatus.settled, CaseStatus.withdrawn, CaseStatus.concluded),
+}
+
+
+class PartyRole(LabelledEnum):
+    applicant = ("applicant", "申请人", "Applicant")
+    respondent = ("respondent", "被申请人", "Respondent")
+
+
+class PartyKind(LabelledEnum):
+    person = ("person", "自然人", "Person")
+    organisation = ("organisation", "单位/组织", "Organisation")
+
+
+def _stage_status_check() -> str:
+    clauses = [
+        f"(stage = '{stage.value}' AND status IN ({', '.join(repr(s.value) for s in statuses)}))"
+        for stage, statuses in STATUSES_BY_STAGE.items()
+    ]
+    return " OR ".join(clauses)
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(120))
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage, "case_stage"), index=True)
+    status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus, "case_status"))
+    category: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    description: Mapped[str] = mapped_column(sa.Text)
+    desired_outcome: Mapped[str | None] = mapped_column(sa.Text)
+    region_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
+    has_arbitration_agreement: Mapped[bool] = mapped_column(default=False)
+    filed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    mediator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    arbitration_body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    court_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    court_case_number: Mapped[str | None] = mapped_column(sa.String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    version: Mapped[int] = mapped_column(default=1)
+
+    filed_by: Mapped[User] = relationship(foreign_keys=[filed_by_id])
+    organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
+    mediator: Mapped[User | None] = relationship(foreign_keys=[mediator_id])
+    arbitration_body: Mapped[Organisation | None] = relationship(foreign_keys=[arbitration_body_id])
+    court: Mapped[Organisation | None] = relationship(foreign_keys=[court_id])
+    parties: Mapped[list["CaseParty"]] = relationship(
+        back_populates="case", order_by="CaseParty.id", cascade="all, delete-orphan")
+    events: Mapped[list["CaseEvent"]] = relationship(
+        back_populates="case", order_by="CaseEvent.seq", cascade="all, delete-orphan")
+    evidence: Mapped[list["EvidenceFile"]] = relationship(
+        back_populates="case", order_by="EvidenceFile.id", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        sa.CheckConstraint(_stage_status_check(), name="stage_status"),
+        sa.CheckConstraint("stage = 'consult' OR category IS NOT NULL", name="category_after_consult"),
+        sa.CheckConstraint("stage <> 'mediate' OR organisation_id IS NOT NULL", name="mediation_org"),
+        sa.CheckConstraint("NOT (stage = 'mediate' AND status IN ('in_progress', 'failed')) "
+                           "OR mediator_id IS NOT NULL", name="mediator_assigned"),
+        sa.CheckConstraint("stage <> 'arbitrate' OR arbitration_body_id IS NOT NULL", name="arbitration_body"),
+        sa.CheckConstraint("stage <> 'litigate' OR court_id IS NOT NULL", name="court"),
+        sa.CheckConstraint("NOT (stage = 'litigate' AND status = 'accepted') OR court_case_number IS NOT NULL",
+                           name="court_case_number"),
+        sa.CheckConstraint("(stage = 'closed') = (closed_at IS NOT NULL)", name="closed_at"),
+        sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_non_negative"),
+    )
+
+    # --- who is who -----------------------------------------------------------------
+    @property
+    def applicants(self) -> list["CaseParty"]:
+        return [p for p in self.parties if p.role == PartyRole.applicant]
+
+    @property
+    def respondents(self) -> list["CaseParty"]:
+        return [p for p in self.parties if p.role == PartyRole.respondent]
+
+    def is_applicant_side(self, user: User) -> bool:
+        """The applicant, or whoever filed on their behalf (a grid worker)."""
+        return user.id == self.filed_by_id or any(p.user_id == user.id for p in self.applicants)
+
+    def is_party(self, user: User) -> bool:
+        return self.is_applicant_side(user) or any(p.user_id == user.id for p in self.respondents)
+
+    # --- permissions ----------------------------------------------------------------
+    def can_view(self, user: User) -> bool:
+        """Whether user may see this case at all (otherwise: 404)."""
+        if not user.is_authenticated:
+            return False
+        role = user.role
+        if role == Role.admin:
+            return True
+        if role in (Role.resident, Role.grid_worker):
+            return self.is_party(user)
+        if role == Role.mediator:
+            return self.mediator_id == user.id
+        if role == Role.org_admin:
+            return self.organisation_id is not None and self.organisation_id == user.organisation_id
+        if role == Role.arbitrator:
+            return self.arbitration_body_id is not None and self.arbitration_body_id == user.organisation_id
+        if role == Role.court_clerk:
+            return self.court_id is not None and self.court_id == user.organisation_id
+        return False
+
+    def can_edit(self, user: User) -> bool:
+        """The applicant side may correct the intake before mediation, or after a court return."""
+        editable = self.stage in (Stage.consult, Stage.assess) or (
+            self.stage == Stage.litigate and self.status == CaseStatus.returned)
+        return editable and self.is_applicant_side(user)
+
+    def can_add_evidence(self, user: User) -> bool:
+        return self.stage != Stage.closed and self.is_party(user)
+
+    def can_assign(self, user: User) -> bool:
+        return (self.stage == Stage.mediate and self.status == CaseStatus.awaiting_assignment
+                and (user.role == Role.admin
+                     or (user.role == Role.org_admin and user.organisation_id == self.organisation_id)))
+
+    @staticmethod
+    def visible_to(user: User):
+        """SQL criterion matching can_view, for lists."""
+        role = user.role
+        if role == Role.admin:
+            return sa.true()
+        if role in (Role.resident, Role.grid_worker):
+            party_case_ids = sa.select(CaseParty.case_id).where(CaseParty.user_id == user.id)
+            return sa.or_(Case.filed_by_id == user.id, Case.id.in_(party_case_ids))
+        if role == Role.mediator:
+            return Case.mediator_id == user.id
+        if role == Role.org_admin:
+            return Case.organisation_id == user.organisation_id
+        if role == Role.arbitrator:
+            return Case.arbitration_body_id == user.organisation_id
+        if role == Role.court_clerk:
+            return Case.court_id == user.organisation_id
+        return sa.false()
+
+
+class CaseParty(db.Model):
+    __tablename__ = "case_parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    role: Mapped[PartyRole] = mapped_column(enum_column(PartyRole, "party_role"))
+    kind: Mapped[PartyKind] = mapped_column(enum_column(PartyKind, "party_kind"))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    id_number: Mapped[str | None] = mapped_column(sa.String(18))
+    region_code: Mapped[str | None] = mapped_column(sa.String(12))
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+
+    case: Mapped[Case] = relationship(back_populates="parties")
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def masked_phone(self) -> str:
+        return f"{self.phone[:3]}****{self.phone[-4:]}" if self.phone and len(self.phone) >= 7 else (self.phone or "")
+
+    @property
+    def masked_id_number(self) -> str:
+        n = self.id_number
+        return f"{n[:3]}{'*' * (len(n) - 7)}{n[-4:]}" if n and len(n) > 7 else (n or "")
+
+
+class CaseEvent(db.Model):
+    """One step in a case's history; each links to the one before by a SHA-256 hash."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column()
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    from_stage: Mapped[str | None] = mapped_column(sa.String(32))
+    from_status: Mapped[str | None] = mapped_column(sa.String(32))
+    to_stage: Mapped[str] = mapped_column(sa.String(32))
+    to_status: Mapped[str] = mapped_column(sa.String(32))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
+
+    def payload(self) -> dict:
+        """The canonical content that the hash covers."""
+        return {
+            "case_id": self.case_id, "seq": self.seq, "actor_id": self.actor_id, "action": self.action,
+            "from_stage": self.from_stage, "from_status": self.from_status, "to_stage": self.to_stage,
+            "to_status": self.to_status, "reason": self.reason, "created_at": self.created_at,
+        }
+
+    def compute_hash(self) -> str:
+        return chain_hash(self.prev_hash, self.payload())
+
+    @property
+    def action_label(self) -> str:
+        from app.cases.funnel import action_label
+
+        return action_label(self.action)
+
+    @property
+    def to_stage_label(self) -> str:
+        return Stage(self.to_stage).label
+
+    @property
+    def to_status_label(self) -> str:
+        return CaseStatus(self.to_status).label
+
+
+GENESIS_HASH = GENESIS
+
+
+class EvidenceFile(db.Model):
+    __tablename__ = "evidence_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    original_name: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(60))
+    size_bytes: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    description: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="evidence")
+    uploaded_by: Mapped[User] = relationship()

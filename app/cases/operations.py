@@ -1,0 +1,270 @@
+"""Case logic: filing, editing with optimistic locking, funnel steps, evidence. Never commits."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from app.accounts.models import Organisation, OrgType, Role, Tier, User
+from app.cases import funnel
+from app.cases.models import GENESIS_HASH, Case, CaseEvent, CaseParty, CaseStatus, EvidenceFile, PartyKind, \
+    PartyRole, Stage
+from app.cases.rules import Rules
+from app.cases.signals import case_transitioned
+from app.core.errors import CONFLICT_MESSAGE, DomainError, EditConflict, TransitionRefused
+from app.core.storage import FileStorage
+from app.core.time import utcnow
+from app.extensions import db
+
+COURT_NUMBER_RE = re.compile(r"^[（(]\d{4}[）)][\u4e00-\u9fff]\d{2,6}[\u4e00-\u9fff]{1,4}\d{1,6}号$")
+
+
+@dataclass
+class PartyData:
+    role: PartyRole
+    kind: PartyKind
+    name: str
+    phone: str | None = None
+    id_number: str | None = None
+    region_code: str | None = None
+    address: str | None = None
+    user_id: int | None = None
+
+
+@dataclass
+class CaseData:
+    title: str
+    description: str
+    category: str | None = None
+    amount: Decimal | None = None
+    desired_outcome: str | None = None
+    region_code: str | None = None
+    has_arbitration_agreement: bool = False
+
+
+# --- history ---------------------------------------------------------------------------
+def append_event(case: Case, actor: User | None, action: str, from_state: tuple | None,
+                 reason: str | None = None) -> CaseEvent:
+    """Append a hash-chained event for the case's current state; the previous link is read from the DB."""
+    db.session.flush()
+    last = db.session.execute(
+        sa.select(CaseEvent.seq, CaseEvent.hash).where(CaseEvent.case_id == case.id)
+        .order_by(CaseEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    event = CaseEvent(
+        case_id=case.id, seq=seq, actor_id=actor.id if actor else None, action=action,
+        from_stage=from_state[0].value if from_state else None,
+        from_status=from_state[1].value if from_state else None,
+        to_stage=case.stage.value, to_status=case.status.value, reason=reason or None,
+        created_at=utcnow(), prev_hash=prev, hash="",
+    )
+    event.hash = event.compute_hash()
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+# --- filing and editing ------------------------------------------------------------------
+def file_case(filer: User, data: CaseData, parties: list[PartyData], rules: Rules) -> Case:
+    """A new dispute: straight to assessment when it has a category and a respondent, else a consult."""
+    complete = bool(rules.category(data.category)) and any(p.role == PartyRole.respondent for p in parties)
+    stage, status = (Stage.assess, CaseStatus.assessed) if complete else (Stage.consult, CaseStatus.open)
+    case = Case(stage=stage, status=status, filed_by_id=filer.id, **_case_fields(data))
+    for p in parties:
+        case.parties.append(CaseParty(**p.__dict__))
+    db.session.add(case)
+    db.session.flush()
+    append_event(case, filer, "file", None)
+    return case
+
+
+def _case_fields(data: CaseData) -> dict:
+    return {"title": data.title.strip(), "description": data.description.strip(), "category": data.category or None,
+            "amount": data.amount, "desired_outcome": (data.desired_outcome or "").strip() or None,
+            "region_code": data.region_code or None, "has_arbitration_agreement": data.has_arbitration_agreement}
+
+
+def check_version(case: Case, seen_version: int | None) -> None:
+    """Refuse with 409 when the form was loaded from an older version of the case."""
+    if seen_version is None or int(seen_version) != case.version:
+        raise EditConflict(CONFLICT_MESSAGE)
+
+
+def update_case(case: Case, editor: User, data: CaseData, parties: list[PartyData], seen_version: int,
+                rules: Rules) -> Case:
+    """Replace the intake details; a stale form or a concurrent edit gets 409, never a silent overwrite."""
+    if not case.can_edit(editor):
+        raise DomainError("此案件当前不能修改。", 403)
+    check_version(case, seen_version)
+    for key, value in _case_fields(data).items():
+        setattr(case, key, value)
+    linked = [p.user_id for p in case.respondents]  # keep respondents' accounts linked by position
+    new_parties = []
+    for p in parties:
+        row = CaseParty(**p.__dict__)
+        if p.role == PartyRole.respondent and row.user_id is None and linked:
+            row.user_id = linked.pop(0)
+        new_parties.append(row)
+    case.parties[:] = new_parties
+    case.updated_at = utcnow()
+    db.session.flush()  # the UPDATE carries "WHERE version = n": a concurrent writer raises StaleDataError
+    append_event(case, editor, "edit", (case.stage, case.status))
+    return case
+
+
+# --- funnel steps ------------------------------------------------------------------------
+def _pick_org(types: tuple[OrgType, ...], region_code: str | None) -> Organisation | None:
+    """The lowest-tier organisation of these types whose region contains the case's region."""
+    orgs = db.session.scalars(sa.select(Organisation).where(Organisation.type.in_(types))).all()
+    region = region_code or ""
+    local = [o for o in orgs if region.startswith(o.region_code)]
+    pool = local or orgs
+    if not pool:
+        return None
+    return sorted(pool, key=lambda o: (o.tier.rank, -len(o.region_code), o.id))[0]
+
+
+def _mediation_org(case: Case) -> Organisation | None:
+    return _pick_org((OrgType.people_mediation,), case.region_code)
+
+
+def _arbitration_body(case: Case, rules: Rules) -> Organisation | None:
+    cat = rules.category(case.category)
+    body_type = OrgType(cat.arbitration_body) if cat else OrgType.arbitration_commission
+    return _pick_org((body_type,), case.region_code)
+
+
+def courts_for(case: Case) -> list[Organisation]:
+    """Courts the applicant may choose; those covering the respondent's or the case's region first."""
+    courts = db.session.scalars(sa.select(Organisation).where(Organisation.type == OrgType.court)
+                                .order_by(Organisation.tier, Organisation.id)).all()
+    regions = [p.region_code for p in case.respondents if p.region_code] + [case.region_code or ""]
+    return sorted(courts, key=lambda c: not any(r.startswith(c.region_code) for r in regions))
+
+
+def mediators_for(case: Case) -> list[User]:
+    """Mediators of the case's organisation, specialists in its category first."""
+    users = db.session.scalars(sa.select(User).where(User.role == Role.mediator, User.active.is_(True),
+                                                     User.organisation_id == case.organisation_id)
+                               .order_by(User.id)).all()
+    return sorted(users, key=lambda u: case.category not in ((u.mediator_profile.specialties or [])
+                                                             if u.mediator_profile else []))
+
+
+def _effect(case: Case, t: funnel.Transition, data: dict, rules: Rules) -> None:
+    """Fill in the columns a step needs (its target stage's CHECK constraints)."""
+    if t.action == "request_mediation":
+        case.organisation = _mediation_org(case)
+    elif t.action == "assign_mediator":
+        mediator = db.session.get(User, int(data.get("mediator_id") or 0))
+        if mediator is None or mediator.role != Role.mediator or mediator.organisation_id != case.organisation_id:
+            raise TransitionRefused("请选择本调解组织的一名调解员。", 422)
+        case.mediator = mediator
+    elif t.action == "request_arbitration":
+        case.arbitration_body = _arbitration_body(case, rules)
+    elif t.action == "file_lawsuit":
+        court = db.session.get(Organisation, int(data.get("court_id") or 0))
+        if court is None or court.type != OrgType.court:
+            raise TransitionRefused("请选择受理本案的人民法院。", 422)
+        case.court = court
+    elif t.action == "accept_filing":
+        number = (data.get("court_case_number") or "").strip()
+        if not COURT_NUMBER_RE.match(number):
+            raise TransitionRefused("案号格式不正确，应类似“(2026)皖0202民初123号”。", 422)
+        case.court_case_number = number
+    if t.target[0] == Stage.closed:
+        case.closed_at = utcnow()
+
+
+def _availability(case: Case, t: funnel.Transition, rules: Rules) -> dict:
+    if t.action == "request_mediation":
+        return {"mediation_org_available": _mediation_org(case) is not None}
+    if t.action == "request_arbitration":
+        return {"arbitration_body_available": _arbitration_body(case, rules) is not None}
+    return {}
+
+
+def transition(case: Case, action: str, actor: User, rules: Rules, *, reason: str | None = None,
+               data: dict | None = None, seen_version: int | None = None) -> CaseEvent:
+    """Take one funnel step: guard, fill the columns, record the event, emit the signal."""
+    t = funnel.BY_ACTION.get(action)
+    ctx = _availability(case, t, rules) if t else {}
+    t = funnel.check(case, action, actor, rules, ctx)
+    if seen_version is not None:
+        check_version(case, seen_version)
+    reason = (reason or "").strip()
+    if t.reason_required and not reason:
+        raise TransitionRefused(f"“{t.zh}”需要填写说明或理由。", 422)
+    before = (case.stage, case.status)
+    _effect(case, t, data or {}, rules)
+    case.stage, case.status = t.target
+    case.updated_at = utcnow()
+    db.session.flush()
+    event = append_event(case, actor, action, before, reason)
+    case_transitioned.send(case, transition=t, actor=actor, event=event)
+    return event
+
+
+# --- evidence ----------------------------------------------------------------------------
+_SIGNATURES = (
+    (b"%PDF-", "application/pdf", 0),
+    (b"\xff\xd8\xff", "image/jpeg", 0),
+    (b"\x89PNG\r\n\x1a\n", "image/png", 0),
+    (b"ID3", "audio/mpeg", 0),
+    (b"ftyp", "video/mp4", 4),
+)
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The evidence type from the file's first bytes, never from its name."""
+    for magic, mime, offset in _SIGNATURES:
+        if head[offset:offset + len(magic)] == magic:
+            return mime
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # MPEG audio frame sync
+        return "audio/mpeg"
+    return None
+
+
+def add_evidence(case: Case, uploader: User, filename: str, data: bytes, store: FileStorage,
+                 max_bytes: int, description: str | None = None) -> EvidenceFile:
+    """Check the file by content and size, store it, record it in the case's history."""
+    if not case.can_add_evidence(uploader):
+        raise DomainError("您不能为此案件上传证据。", 403)
+    if not data:
+        raise DomainError("上传的文件是空的。", 422)
+    if len(data) > max_bytes:
+        raise DomainError(f"文件超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传。", 413)
+    mime = sniff_content_type(data[:16])
+    if mime is None:
+        raise DomainError("只接受 PDF、JPEG、PNG、MP3 或 MP4 文件（按文件内容判断）。", 422)
+    digest = store.put(data)
+    evidence = EvidenceFile(case=case, uploaded_by_id=uploader.id, original_name=(filename or "evidence")[-200:],
+                            content_type=mime, size_bytes=len(data), sha256=digest, description=description)
+    db.session.add(evidence)
+    db.session.flush()
+    append_event(case, uploader, "add_evidence", (case.stage, case.status), evidence.original_name)
+    return evidence
+
+
+# --- audit -------------------------------------------------------------------------------
+def verify_chain() -> tuple[int, str | None]:
+    """Check every case's event chain; return (events checked, description of the first broken link)."""
+    checked = 0
+    prev_case, prev_hash, expected_seq = None, GENESIS_HASH, 1
+    rows = db.session.scalars(sa.select(CaseEvent).order_by(CaseEvent.case_id, CaseEvent.seq))
+    for event in rows:
+        if event.case_id != prev_case:
+            prev_case, prev_hash, expected_seq = event.case_id, GENESIS_HASH, 1
+        where = f"case {event.case_id} event seq {event.seq} (id {event.id})"
+        if event.seq != expected_seq:
+            return checked, f"{where}: expected seq {expected_seq} (an event is missing)"
+        if event.prev_hash != prev_hash:
+            return checked, f"{where}: prev_hash does not match the previous event's hash"
+        if event.compute_hash() != event.hash:
+            return checked, f"{where}: content does not match its hash (altered)"
+        prev_hash, expected_seq = event.hash, expected_seq + 1
+        checked += 1
+    return checked, None

@@ -1,0 +1,117 @@
+"""Load and validate the dispute-type rules in mediation_rules/ (once per process)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+PATH_KEYS = {
+    "mediable": bool, "arbitration": str, "arbitration_body": str, "arbitration_before_litigation": bool,
+    "litigation_after_award": bool, "mediation_time_limit_days": int,
+}
+ARBITRATION_KINDS = {"agreement", "statutory", "none"}
+
+
+class RulesError(ValueError):
+    """mediation_rules/ holds something the platform cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    zh: str
+    en: str
+    group: str | None
+    mediable: bool
+    arbitration: str               # agreement | statutory | none
+    arbitration_body: str          # OrgType value of the body that hears it
+    arbitration_before_litigation: bool
+    litigation_after_award: bool
+    mediation_time_limit_days: int
+    messages: dict[str, str]
+
+    @property
+    def arbitrable(self) -> bool:
+        return self.arbitration != "none"
+
+
+@dataclass(frozen=True)
+class Rules:
+    categories: dict[str, Category]
+    messages: dict[str, str]
+
+    def category(self, category_id: str | None) -> Category | None:
+        return self.categories.get(category_id) if category_id else None
+
+    def choices(self, locale: str = "zh") -> list[tuple[str, str]]:
+        return [(c.id, c.en if locale == "en" else c.zh) for c in self.categories.values()]
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RulesError(f"{path}: cannot read rules: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RulesError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _check_path_keys(where: str, mapping: dict) -> None:
+    for key, value in mapping.items():
+        if key.endswith("_zh"):
+            continue
+        if key not in PATH_KEYS:
+            raise RulesError(f"{where}: unknown key {key!r}")
+        if not isinstance(value, PATH_KEYS[key]):
+            raise RulesError(f"{where}: {key} must be {PATH_KEYS[key].__name__}")
+    if "arbitration" in mapping and mapping["arbitration"] not in ARBITRATION_KINDS:
+        raise RulesError(f"{where}: arbitration must be one of {sorted(ARBITRATION_KINDS)}")
+
+
+@lru_cache(maxsize=4)
+def load_rules(rules_dir: str) -> Rules:
+    """Parse categories.yaml and funnel.yaml into Rules, raising RulesError on any inconsistency."""
+    base = Path(rules_dir)
+    funnel = _read(base / "funnel.yaml")
+    cats = _read(base / "categories.yaml")
+    defaults = funnel.get("defaults") or {}
+    groups = funnel.get("groups") or {}
+    _check_path_keys("funnel.yaml defaults", defaults)
+    missing = set(PATH_KEYS) - set(defaults)
+    if missing:
+        raise RulesError(f"funnel.yaml defaults: missing {sorted(missing)}")
+    for name, group in groups.items():
+        _check_path_keys(f"funnel.yaml groups.{name}", group)
+    categories: dict[str, Category] = {}
+    for i, entry in enumerate(cats.get("categories") or []):
+        cid = entry.get("id")
+        if not cid or not entry.get("zh") or not entry.get("en"):
+            raise RulesError(f"categories.yaml entry {i}: id, zh and en are required")
+        if cid in categories:
+            raise RulesError(f"categories.yaml: duplicate id {cid!r}")
+        group = entry.get("group")
+        if group is not None and group not in groups:
+            raise RulesError(f"categories.yaml {cid}: unknown group {group!r}")
+        merged = {**defaults, **(groups.get(group) or {})}
+        categories[cid] = Category(
+            id=cid, zh=entry["zh"], en=entry["en"], group=group,
+            mediable=merged["mediable"], arbitration=merged["arbitration"],
+            arbitration_body=merged["arbitration_body"],
+            arbitration_before_litigation=merged["arbitration_before_litigation"],
+            litigation_after_award=merged["litigation_after_award"],
+            mediation_time_limit_days=merged["mediation_time_limit_days"],
+            messages={k: v for k, v in merged.items() if k.endswith("_zh")},
+        )
+    if not categories:
+        raise RulesError("categories.yaml: no categories")
+    return Rules(categories=categories, messages=funnel.get("messages") or {})
+
+
+def current_rules() -> Rules:
+    """The rules of the running app (RULES_DIR)."""
+    from flask import current_app
+
+    return load_rules(str(current_app.config["RULES_DIR"]))

@@ -1,0 +1,202 @@
+"""Case pages: file, view (with assessment and timeline), edit, funnel steps, evidence."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+
+from app.accounts.models import Role
+from app.cases import funnel, operations
+from app.cases.forms import CaseForm, EvidenceForm, StepForm
+from app.cases.models import Case, CaseEvent, EvidenceFile, PartyKind, PartyRole
+from app.cases.operations import CaseData, PartyData
+from app.cases.rules import current_rules
+from app.core.errors import DomainError, TransitionRefused
+from app.core.storage import storage
+from app.extensions import db
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.app_context_processor
+def funnel_helpers():
+    from app.cases.models import Stage
+
+    return {"FUNNEL_STAGES": [s for s in Stage if s != Stage.closed]}
+
+
+def load_case(case_id: int) -> Case:
+    """The case if current_user may see it; 404 otherwise (never reveal that it exists)."""
+    case = db.session.get(Case, case_id)
+    if case is None or not case.can_view(current_user):
+        abort(404)
+    return case
+
+
+def _category_choices():
+    return current_rules().choices(get_locale().language if get_locale() else "zh")
+
+
+def _case_data(form: CaseForm) -> CaseData:
+    return CaseData(title=form.title.data, description=form.description.data, category=form.category.data or None,
+                    amount=form.amount.data, desired_outcome=form.desired_outcome.data,
+                    region_code=form.region_code.data or None,
+                    has_arbitration_agreement=bool(form.has_arbitration_agreement.data))
+
+
+def _parties(form: CaseForm, applicant_user_id: int | None, applicant_name: str) -> list[PartyData]:
+    parties = [PartyData(role=PartyRole.applicant, kind=PartyKind.person, name=applicant_name,
+                         phone=form.applicant_phone.data or None, id_number=(form.applicant_id_number.data or None),
+                         region_code=form.region_code.data or None, user_id=applicant_user_id)]
+    for sub in (form.respondent1.form, form.respondent2.form):
+        if sub.filled:
+            parties.append(PartyData(role=PartyRole.respondent, kind=PartyKind(sub.kind.data), name=sub.name.data.strip(),
+                                     phone=sub.phone.data or None, id_number=(sub.id_number.data or "").upper() or None,
+                                     region_code=sub.region_code.data or None, address=sub.address.data or None))
+    return parties
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@login_required
+def new_case():
+    if current_user.role not in (Role.resident, Role.grid_worker):
+        abort(403)
+    form = CaseForm(category_choices=_category_choices())
+    if request.method == "GET":
+        form.description.data = request.args.get("q", "")[:10000] or None
+        form.applicant_phone.data = current_user.phone
+        form.region_code.data = current_user.region_code
+    if form.validate_on_submit():
+        applicant_id = current_user.id if current_user.role == Role.resident else None
+        case = operations.file_case(current_user, _case_data(form),
+                                    _parties(form, applicant_id, current_user.display_name), current_rules())
+        _maybe_store_evidence(case, form.evidence.data, form)
+        if not form.evidence.errors:
+            db.session.commit()
+            flash("纠纷已提交。下面是系统对您纠纷的初步评估。", "success")
+            return redirect(url_for("cases.view_case", case_id=case.id))
+        db.session.rollback()
+    return render_template("cases/form.html", form=form, case=None), (422 if form.errors else 200)
+
+
+def _maybe_store_evidence(case: Case, upload, form) -> None:
+    if not upload or not getattr(upload, "filename", ""):
+        return
+    try:
+        operations.add_evidence(case, current_user, upload.filename, upload.read(), storage(),
+                                current_app.config["MAX_EVIDENCE_BYTES"])
+    except DomainError as exc:
+        form.evidence.errors = list(form.evidence.errors or []) + [exc.message]
+
+
+def _render_case(case: Case, step_form: StepForm | None = None, failed_action: str | None = None, status: int = 200):
+    rules = current_rules()
+    step_form = step_form or StepForm(version=case.version)
+    if case.court_id is None and case.is_applicant_side(current_user):
+        step_form.court_id.choices = [(c.id, c.name) for c in operations.courts_for(case)]
+    return render_template(
+        "cases/view.html", case=case, category=rules.category(case.category),
+        actions=funnel.available(case, current_user, rules), blocked=funnel.blocked_for_user(case, current_user, rules),
+        step_form=step_form, failed_action=failed_action, evidence_form=EvidenceForm(),
+        events=db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)).all(),
+    ), status
+
+
+@bp.route("/cases/<int:case_id>")
+@login_required
+def view_case(case_id: int):
+    return _render_case(load_case(case_id))
+
+
+@bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_case(case_id: int):
+    case = load_case(case_id)
+    if not case.can_edit(current_user):
+        abort(403)
+    form = CaseForm(category_choices=_category_choices())
+    if request.method == "GET":
+        _fill_form(form, case)
+    if form.validate_on_submit():
+        applicant = case.applicants[0] if case.applicants else None
+        operations.update_case(case, current_user, _case_data(form),
+                               _parties(form, applicant.user_id if applicant else None,
+                                        applicant.name if applicant else current_user.display_name),
+                               form.version.data, current_rules())
+        db.session.commit()
+        flash("案件信息已保存。", "success")
+        return redirect(url_for("cases.view_case", case_id=case.id))
+    return render_template("cases/form.html", form=form, case=case), (422 if form.errors else 200)
+
+
+def _fill_form(form: CaseForm, case: Case) -> None:
+    form.title.data, form.category.data, form.amount.data = case.title, case.category or "", case.amount
+    form.description.data, form.desired_outcome.data = case.description, case.desired_outcome
+    form.region_code.data, form.version.data = case.region_code, case.version
+    form.has_arbitration_agreement.data = case.has_arbitration_agreement
+    if case.applicants:
+        form.applicant_phone.data, form.applicant_id_number.data = case.applicants[0].phone, case.applicants[0].id_number
+    for sub, party in zip((form.respondent1.form, form.respondent2.form), case.respondents):
+        sub.kind.data, sub.name.data, sub.phone.data = party.kind.value, party.name, party.phone
+        sub.id_number.data, sub.region_code.data, sub.address.data = party.id_number, party.region_code, party.address
+
+
+@bp.route("/cases/<int:case_id>/steps/<action>", methods=["POST"])
+@login_required
+def take_step(case_id: int, action: str):
+    case = load_case(case_id)
+    form = StepForm()
+    if not form.validate_on_submit():
+        return _render_case(case, form, action, 422)
+    data = {"mediator_id": form.mediator_id.data, "court_id": form.court_id.data,
+            "court_case_number": form.court_case_number.data}
+    try:
+        event = operations.transition(case, action, current_user, current_rules(), reason=form.reason.data,
+                                      data=data, seen_version=form.version.data)
+    except TransitionRefused as exc:
+        if exc.status_code != 422:
+            raise
+        db.session.rollback()
+        form.reason.errors = [exc.message]
+        return _render_case(db.session.get(Case, case_id), form, action, 422)
+    db.session.commit()
+    flash(f"已完成：{event.action_label}。", "success")
+    return redirect(request.form.get("back") if request.form.get("back", "").startswith("/")
+                    and not request.form.get("back", "").startswith("//") else url_for("cases.view_case", case_id=case.id))
+
+
+@bp.route("/cases/<int:case_id>/evidence", methods=["POST"])
+@login_required
+def upload_evidence(case_id: int):
+    case = load_case(case_id)
+    form = EvidenceForm()
+    if form.validate_on_submit() and form.file.data:
+        operations.add_evidence(case, current_user, form.file.data.filename, form.file.data.read(), storage(),
+                                current_app.config["MAX_EVIDENCE_BYTES"], form.description.data or None)
+        db.session.commit()
+        flash("证据已上传。", "success")
+        return redirect(url_for("cases.view_case", case_id=case.id))
+    raise DomainError("请选择要上传的文件。", 422)
+
+
+@bp.route("/cases/<int:case_id>/evidence/<int:evidence_id>")
+@login_required
+def download_evidence(case_id: int, evidence_id: int):
+    case = load_case(case_id)
+    evidence = db.session.get(EvidenceFile, evidence_id)
+    if evidence is None or evidence.case_id != case.id:
+        abort(404)
+    response = send_file(storage().open(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
+                         download_name=evidence.original_name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/my/cases")
+@login_required
+def my_cases():
+    """The resident's (or grid worker's) dashboard: each case with its stage and timeline."""
+    cases = db.session.scalars(sa.select(Case).where(Case.visible_to(current_user))
+                               .order_by(Case.updated_at.desc())).all()
+    return render_template("cases/dashboard.html", cases=cases)

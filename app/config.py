@@ -1,0 +1,88 @@
+"""Configuration from environment variables: Config (development), TestConfig, ProdConfig."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("JIEFEN_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for every PostgreSQL URL form."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_or_create_secret_key(instance_dir: Path) -> str:
+    """Read instance/secret_key, creating it once (mode 0600) when it does not exist."""
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    path = instance_dir / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+class Config:
+    """Development defaults: embedded SQLite under instance/, everything in-process."""
+
+    ENV_NAME = "development"
+    DEBUG = False
+    TESTING = False
+    INSTANCE_DIR = INSTANCE_DIR
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'jiefen.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    FILES_DIR = Path(os.environ.get("JIEFEN_FILES_DIR", INSTANCE_DIR / "files"))
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "jiefen_session"
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "app" / "translations")
+    LANGUAGES = ("zh", "en")
+    RULES_DIR = PROJECT_ROOT / "mediation_rules"
+    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "jiefen-demo")
+
+
+class TestConfig(Config):
+    """Tests: CSRF stays on (tests fetch the token like a browser does)."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+
+
+class ProdConfig(Config):
+    """Production: refuses to start with DEBUG on or without a real SECRET_KEY."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @staticmethod
+    def check(app_config: dict) -> None:
+        """Raise RuntimeError when the production configuration is unsafe."""
+        if app_config.get("DEBUG") or os.environ.get("FLASK_DEBUG") in ("1", "true", "True"):
+            raise RuntimeError("Refusing to start: DEBUG is on in the production configuration.")
+        key = app_config.get("SECRET_KEY") or ""
+        if len(key) < 32 or key in {"dev", "change-me", "secret"}:
+            raise RuntimeError(
+                "Refusing to start: set SECRET_KEY to a random value of at least 32 characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+
+
+CONFIGS = {"development": Config, "testing": TestConfig, "production": ProdConfig}

@@ -1,0 +1,1 @@
+"""Consult: answer questions before a case exists (the knowledge base comes in its own issue)."""

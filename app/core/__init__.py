@@ -1,0 +1,1 @@
+"""Shared building blocks: labelled enums, time, errors, the audit chain, CLI helpers."""

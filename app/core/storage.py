@@ -1,0 +1,44 @@
+"""Content-addressed file storage under FILES_DIR; a small interface an object store can replace."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class FileStorage:
+    """Stores bytes by their SHA-256 under root/ab/cdef...; never under static/."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError("not a SHA-256 hex digest")
+        return self.root / sha256[:2] / sha256[2:]
+
+    def put(self, data: bytes) -> str:
+        """Store data (idempotent) and return its SHA-256."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._path(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        return digest
+
+    def open(self, sha256: str):
+        return self._path(sha256).open("rb")
+
+    def exists(self, sha256: str) -> bool:
+        return self._path(sha256).exists()
+
+
+def storage() -> FileStorage:
+    """The storage of the running app."""
+    from flask import current_app
+
+    return FileStorage(current_app.config["FILES_DIR"])

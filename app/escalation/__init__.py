@@ -1,0 +1,1 @@
+"""Escalation: the arbitration commission's and the court's inboxes."""

@@ -1,0 +1,1 @@
+"""Mediation: the mediator's inbox and the organisation's assignment board."""
