@@ -8,6 +8,7 @@ from wtforms import BooleanField, DecimalField, Form, FormField, HiddenField, In
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from app.cases.models import PartyKind
+from app.core.enums import select_choices
 from app.core.validators import id_number_error, phone_error
 
 REGION_RE = r"^\d{6}(\d{3}){0,2}$"
@@ -17,7 +18,7 @@ REGION_MESSAGE = "地区代码应为 6、9 或 12 位数字（如 340202）。"
 class PartyForm(Form):
     """One respondent; a blank second respondent is ignored."""
 
-    kind = SelectField("类型", choices=[(k.value, k.zh) for k in PartyKind], default=PartyKind.person.value)
+    kind = SelectField("类型", choices=select_choices((k.value, k.zh) for k in PartyKind), default=PartyKind.person.value)
     name = StringField("姓名或单位名称", validators=[Optional(), Length(max=120, message="最多 120 个字符。")])
     phone = StringField("手机号码", validators=[Optional()])
     id_number = StringField("身份证号码（选填）", validators=[Optional()])
@@ -59,7 +60,7 @@ class CaseForm(FlaskForm):
 
     def __init__(self, *args, category_choices: list[tuple[str, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.category.choices = [("", "不确定（先咨询）")] + list(category_choices)
+        self.category.choices = select_choices([("", "不确定（先咨询）")] + list(category_choices))
 
     def validate_applicant_phone(self, field) -> None:
         if field.data and (err := phone_error(field.data)):
@@ -69,11 +70,16 @@ class CaseForm(FlaskForm):
         if field.data and (err := id_number_error(field.data)):
             raise ValidationError(err)
 
-    def validate_respondent1(self, field) -> None:
-        sub = field.form
-        if self.category.data and not sub.filled:
-            sub.name.errors = list(sub.name.errors) + ["请填写被申请人的姓名或单位名称。"]
-            raise ValidationError("请填写被申请人。")
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks, then: a chosen category needs a respondent; any respondent detail needs a name."""
+        ok = super().validate(extra_validators)
+        for i, sub in enumerate((self.respondent1.form, self.respondent2.form)):
+            details = any((getattr(sub, f).data or "").strip() for f in ("phone", "id_number", "region_code", "address"))
+            needed = (i == 0 and self.category.data) or details
+            if needed and not sub.filled:
+                sub.name.errors = list(sub.name.errors) + ["请填写被申请人的姓名或单位名称。"]
+                ok = False
+        return ok
 
 
 class StepForm(FlaskForm):

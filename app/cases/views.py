@@ -12,6 +12,7 @@ from app.cases.forms import CaseForm, EvidenceForm, StepForm
 from app.cases.models import Case, CaseEvent, EvidenceFile, PartyKind, PartyRole
 from app.cases.operations import CaseData, PartyData
 from app.cases.rules import current_rules
+from app.core.enums import select_choices
 from app.core.errors import DomainError, TransitionRefused
 from app.core.storage import storage
 from app.extensions import db
@@ -94,7 +95,7 @@ def _render_case(case: Case, step_form: StepForm | None = None, failed_action: s
     rules = current_rules()
     step_form = step_form or StepForm(version=case.version)
     if case.court_id is None and case.is_applicant_side(current_user):
-        step_form.court_id.choices = [(c.id, c.name) for c in operations.courts_for(case)]
+        step_form.court_id.choices = select_choices((c.id, c.name) for c in operations.courts_for(case))
     return render_template(
         "cases/view.html", case=case, category=rules.category(case.category),
         actions=funnel.available(case, current_user, rules), blocked=funnel.blocked_for_user(case, current_user, rules),

@@ -59,6 +59,5 @@ def assign(case_id: int):
         abort(403)
     mediators = mediators_for(case)
     form = StepForm(version=case.version)
-    form.mediator_id.choices = [(m.id, m.display_name) for m in mediators]
     return render_template("mediation/assign.html", case=case, mediators=mediators,
                            loads=mediator_loads(mediators), form=form)

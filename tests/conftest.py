@@ -1,0 +1,162 @@
+"""Test fixtures: one fresh database per run (SQLite file or a new PostgreSQL database), built by
+`flask db upgrade`, wiped between tests. JIEFEN_TEST_DB=sqlite|postgresql selects the backend."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import sqlalchemy as sa
+
+BACKEND = os.environ.get("JIEFEN_TEST_DB", "sqlite")
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def _pg_admin_engine():
+    from app.config import normalise_database_url
+
+    return sa.create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A brand-new, empty database for this test run."""
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    name = f"jiefen_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = _pg_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    parts = urlsplit(PG_URL)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """The application on the fresh database, its schema built by the migrations (flask db upgrade)."""
+    os.environ["JIEFEN_INSTANCE_DIR"] = str(tmp_path_factory.mktemp("instance"))
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.config import TestConfig, normalise_database_url
+
+    class RunConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url)
+        FILES_DIR = tmp_path_factory.mktemp("files")
+        SECRET_KEY = "test-" + secrets.token_hex(16)
+
+    application = create_app(RunConfig)
+    with application.app_context():
+        upgrade()
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Empty every table after each test that used the database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    from app.extensions import db
+
+    with application.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in reversed(tables):
+                    conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture()
+def ctx(app):
+    """An application context for tests that use operations directly."""
+    with app.app_context():
+        yield
+        from app.extensions import db
+
+        db.session.remove()
+
+
+@pytest.fixture()
+def demo(app):
+    """The demo county (seed-demo), returning the demo password."""
+    from app.demo import seed_demo
+    from app.extensions import db
+
+    with app.app_context():
+        seed_demo("jiefen-demo")
+        db.session.commit()
+        db.session.remove()
+    return "jiefen-demo"
+
+
+class Web:
+    """A test client that behaves like a browser with respect to CSRF: it reads the token from pages."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+        self.token = None
+
+    def get(self, url, **kw):
+        resp = self.client.get(url, **kw)
+        m = CSRF_RE.search(resp.get_data(as_text=True))
+        if m:
+            self.token = m.group(1)
+        return resp
+
+    def post(self, url, data=None, *, page=None, **kw):
+        """POST with the CSRF token of `page` (default: the last page fetched, or url itself)."""
+        if page or self.token is None:
+            self.get(page or url)
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.token)
+        return self.client.post(url, data=data, **kw)
+
+    def login(self, username, password="jiefen-demo"):
+        resp = self.post("/login", {"username": username, "password": password}, page="/login")
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+        self.get("/dashboard", follow_redirects=True)
+        return resp
+
+    def logout(self):
+        self.get("/dashboard", follow_redirects=True)
+        return self.post("/logout")
+
+
+@pytest.fixture()
+def web(app):
+    return Web(app)
+
+
+@pytest.fixture()
+def make_web(app):
+    """A factory of independent browser-like clients (one per user)."""
+    return lambda: Web(app)
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL leg, run only the tests that touch the database."""
+    if BACKEND != "postgresql":
+        return
+    selected = [i for i in items if "app" in getattr(i, "fixturenames", ())]
+    deselected = [i for i in items if i not in selected]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+def pytest_report_header(config):
+    return f"jiefen test database backend: {BACKEND}"
