@@ -58,6 +58,11 @@ def app(database_url, tmp_path_factory):
     with application.app_context():
         upgrade()
     yield application
+    from app.extensions import db
+
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
