@@ -1,26 +1,15 @@
 """Register, log in, log out."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.accounts import operations
 from app.accounts.forms import LoginForm, RegisterForm
+from app.core.web import safe_local_path
 from app.extensions import db
 
 bp = Blueprint("accounts", __name__)
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a local path may follow login: no scheme, no host, no backslash tricks."""
-    if not target or "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -50,7 +39,7 @@ def login():
         else:
             operations.start_session(user, request.remote_addr)
             db.session.commit()
-            return redirect(safe_next(request.args.get("next")) or url_for("core.dashboard"))
+            return redirect(safe_local_path(request.args.get("next")) or url_for("core.dashboard"))
     return render_template("accounts/login.html", form=form)
 
 

@@ -49,6 +49,8 @@ class CaseForm(FlaskForm):
         DataRequired("请描述纠纷经过：时间、地点、人物、发生了什么。"),
         Length(min=10, max=10000, message="请至少写 10 个字，最多 10000 字。")])
     desired_outcome = TextAreaField("您希望怎样解决", validators=[Optional(), Length(max=2000, message="最多 2000 字。")])
+    applicant_name = StringField("申请人姓名（网格员代为申请时填写）", validators=[
+        Optional(), Length(max=120, message="最多 120 个字符。")])
     region_code = StringField("您所在地区代码", validators=[Optional(), Regexp(REGION_RE, message=REGION_MESSAGE)])
     applicant_phone = StringField("您的手机号码", validators=[Optional()])
     applicant_id_number = StringField("您的身份证号码（选填）", validators=[Optional()])
@@ -58,8 +60,9 @@ class CaseForm(FlaskForm):
     evidence = FileField("证据材料（选填，PDF/JPEG/PNG/MP3/MP4，最大 20 MB）")
     version = HiddenField()
 
-    def __init__(self, *args, category_choices: list[tuple[str, str]] = (), **kwargs):
+    def __init__(self, *args, category_choices: list[tuple[str, str]] = (), on_behalf: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.on_behalf = on_behalf
         self.category.choices = select_choices([("", "不确定（先咨询）")] + list(category_choices))
 
     def validate_applicant_phone(self, field) -> None:
@@ -73,6 +76,9 @@ class CaseForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         """Field checks, then: a chosen category needs a respondent; any respondent detail needs a name."""
         ok = super().validate(extra_validators)
+        if self.on_behalf and not (self.applicant_name.data or "").strip():
+            self.applicant_name.errors = list(self.applicant_name.errors) + ["代为申请时，请填写申请人（居民）的姓名。"]
+            ok = False
         for i, sub in enumerate((self.respondent1.form, self.respondent2.form)):
             details = any((getattr(sub, f).data or "").strip() for f in ("phone", "id_number", "region_code", "address"))
             needed = (i == 0 and self.category.data) or details

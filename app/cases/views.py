@@ -15,6 +15,7 @@ from app.cases.rules import current_rules
 from app.core.enums import select_choices
 from app.core.errors import DomainError, TransitionRefused
 from app.core.storage import storage
+from app.core.web import safe_local_path
 from app.extensions import db
 
 bp = Blueprint("cases", __name__)
@@ -63,15 +64,17 @@ def _parties(form: CaseForm, applicant_user_id: int | None, applicant_name: str)
 def new_case():
     if current_user.role not in (Role.resident, Role.grid_worker):
         abort(403)
-    form = CaseForm(category_choices=_category_choices())
+    on_behalf = current_user.role == Role.grid_worker
+    form = CaseForm(category_choices=_category_choices(), on_behalf=on_behalf)
     if request.method == "GET":
         form.description.data = request.args.get("q", "")[:10000] or None
-        form.applicant_phone.data = current_user.phone
+        form.applicant_phone.data = None if on_behalf else current_user.phone
         form.region_code.data = current_user.region_code
     if form.validate_on_submit():
-        applicant_id = current_user.id if current_user.role == Role.resident else None
-        case = operations.file_case(current_user, _case_data(form),
-                                    _parties(form, applicant_id, current_user.display_name), current_rules())
+        applicant_id, name = (None, form.applicant_name.data.strip()) if on_behalf else (
+            current_user.id, current_user.display_name)
+        case = operations.file_case(current_user, _case_data(form), _parties(form, applicant_id, name),
+                                    current_rules())
         _maybe_store_evidence(case, form.evidence.data, form)
         if not form.evidence.errors:
             db.session.commit()
@@ -163,8 +166,7 @@ def take_step(case_id: int, action: str):
         return _render_case(db.session.get(Case, case_id), form, action, 422)
     db.session.commit()
     flash(f"已完成：{event.action_label}。", "success")
-    return redirect(request.form.get("back") if request.form.get("back", "").startswith("/")
-                    and not request.form.get("back", "").startswith("//") else url_for("cases.view_case", case_id=case.id))
+    return redirect(safe_local_path(request.form.get("back")) or url_for("cases.view_case", case_id=case.id))
 
 
 @bp.route("/cases/<int:case_id>/evidence", methods=["POST"])

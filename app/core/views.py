@@ -1,8 +1,10 @@
 """Home page and the role-aware dashboard redirect."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+
+from app.core.web import safe_local_path
 
 bp = Blueprint("core", __name__)
 
@@ -28,3 +30,13 @@ def dashboard():
 @bp.route("/healthz")
 def healthz():
     return {"status": "ok"}
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    """Switch the interface language (zh or en) with a cookie, then go back to a local page."""
+    if code not in ("zh", "en"):
+        code = "zh"
+    response = redirect(safe_local_path(request.args.get("next")) or "/")
+    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

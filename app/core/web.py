@@ -1,6 +1,8 @@
 """Request hooks shared by every page: security headers, template helpers."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, request
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -25,3 +27,13 @@ def register_request_hooks(app: Flask) -> None:
         from flask_babel import get_locale
 
         return {"current_locale": get_locale()}
+
+
+def safe_local_path(target: str | None) -> str | None:
+    """target when it is a path on this site; None for anything that could lead off-site."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

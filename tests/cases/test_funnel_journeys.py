@@ -200,3 +200,19 @@ def test_steps_require_csrf(app, demo, make_web):
     resp = resident.client.post(f"/cases/{case_id}/steps/withdraw", data={})
     assert resp.status_code == 400 and "CSRF" in resp.get_data(as_text=True)
     assert load(app, case_id)[:2] == ("assess", "assessed")
+
+
+def test_grid_worker_files_on_behalf_of_a_resident(app, demo, make_web):
+    grid = make_web()
+    grid.login("grid1")
+    data = {"title": "独居老人被拖欠房租", "category": "tenancy", "description": "租客拖欠独居老人张大爷三个月房租共四千五百元。",
+            "region_code": "340202001001", "respondent1-kind": "person", "respondent1-name": "租客吴某"}
+    missing = grid.post("/cases/new", data, page="/cases/new")
+    body = missing.get_data(as_text=True)
+    assert missing.status_code == 422 and "请填写申请人（居民）的姓名" in body
+    assert "租客拖欠独居老人张大爷三个月房租共四千五百元。" in body  # nothing typed is lost
+    case_id = file_dispute(grid, data["title"], "tenancy", data["description"], applicant_name="张大爷",
+                           respondent="租客吴某")
+    page = grid.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "申请人</strong>：张大爷" in page
+    assert "独居老人被拖欠房租" in grid.get("/my/cases").get_data(as_text=True)
