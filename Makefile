@@ -1,0 +1,181 @@
+# Jiefen: the two commands are `make run` and `make test` (see README.md).
+# Every recipe is one bash script (.ONESHELL) run with -eu -o pipefail.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+FLASK := $(VENV)/bin/flask
+export FLASK_APP := app
+
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+# Debian packages. Runtime: a CJK font for the PDFs, and HarfBuzz's subsetter, without which
+# WeasyPrint is ~10x slower. Tests add Chromium (Playwright drives /usr/bin/chromium) and
+# poppler-utils (pdftotext, pdffonts).
+RUN_DEBS := fonts-wqy-microhei libharfbuzz-subset0
+TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
+
+# pip runs again only when a requirements file is newer than its stamp.
+STAMP_RUN := $(VENV)/.requirements.stamp
+STAMP_DEV := $(VENV)/.requirements-dev.stamp
+
+.PHONY: help run test install install-dev system-deps system-deps-run system-deps-test pg-check clean
+
+help:
+	@echo "make run     venv + requirements + fonts, flask db upgrade, flask seed-demo, serve on http://$(HOST):$(PORT)"
+	@echo "make test    the same + requirements-dev.txt, pytest on SQLite, then on PostgreSQL if it answers"
+	@echo "             at TEST_DATABASE_URL ($(TEST_DATABASE_URL)); PYTEST_ARGS='-x -k ...' passes options"
+	@echo "make install / install-dev   only the Python dependencies into $(VENV)"
+	@echo "make system-deps             only the Debian packages ($(TEST_DEBS))"
+	@echo "make pg-check                does PostgreSQL answer at TEST_DATABASE_URL?"
+	@echo "make clean                   remove the demo SQLite database (instance/jiefen.db)"
+
+# --- Python ----------------------------------------------------------------------------------
+
+$(PY):
+	@echo "==> Creating the virtual environment $(VENV)"
+	if ! $(PYTHON) -m venv $(VENV); then
+	    echo "error: '$(PYTHON) -m venv' failed. On Debian/Ubuntu: sudo apt-get install -y python3-venv" >&2
+	    exit 1
+	fi
+
+$(STAMP_RUN): requirements.txt | $(PY)
+	@echo "==> pip install -r requirements.txt"
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(STAMP_DEV): requirements-dev.txt $(STAMP_RUN)
+	@echo "==> pip install -r requirements-dev.txt"
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+install: $(STAMP_RUN)
+install-dev: $(STAMP_DEV)
+
+# --- Debian packages -------------------------------------------------------------------------
+
+# $(call ensure_debs,PACKAGES,STRICT): install the missing PACKAGES with apt-get when root
+# (apt-get update only if the first attempt fails). Otherwise, or if apt-get fails, name them and
+# the exact command; fail when STRICT is 1, else warn and go on.
+define ensure_debs
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "note: no dpkg here (not Debian?): make sure these are installed: $(1)" >&2
+    exit 0
+fi
+missing=()
+for pkg in $(1); do
+    dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$$pkg")
+done
+if [[ $${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+if [[ $$(id -u) -eq 0 ]]; then
+    echo "==> apt-get install -y $${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if apt-get install -y "$${missing[@]}" \
+        || { echo "==> apt-get install failed: apt-get update, then once more"; \
+             apt-get update && apt-get install -y "$${missing[@]}"; }; then
+        exit 0
+    fi
+    echo "error: apt-get could not install: $${missing[*]}" >&2
+    sudo=""
+else
+    echo "Missing Debian packages: $${missing[*]}" >&2
+    echo "Not root, so not installing them. Run:" >&2
+    sudo="sudo "
+fi
+echo "" >&2
+echo "    $${sudo}apt-get install -y $${missing[*]}" >&2
+echo "" >&2
+if [[ "$(2)" == 1 ]]; then
+    exit 1
+fi
+for pkg in "$${missing[@]}"; do
+    case "$$pkg" in
+        fonts-wqy-microhei) echo "warning: no CJK font: Chinese text in PDFs will show as empty boxes." >&2 ;;
+        libharfbuzz-subset0) echo "warning: without libharfbuzz-subset0, PDFs render ~10x slower." >&2 ;;
+    esac
+done
+echo "Going on without them." >&2
+endef
+
+system-deps-run:
+	@$(call ensure_debs,$(RUN_DEBS),0)
+
+system-deps-test:
+	@$(call ensure_debs,$(TEST_DEBS),1)
+
+system-deps: system-deps-test
+
+# --- PostgreSQL reachability -----------------------------------------------------------------
+
+# argv[1]: a database URL (SQLAlchemy's postgresql+psycopg:// form is accepted too).
+define PG_CHECK_PY
+import re, sys
+import psycopg
+url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", sys.argv[1])
+try:
+    psycopg.connect(url, connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL check: {str(exc).strip()}", file=sys.stderr)
+    sys.exit(1)
+endef
+export PG_CHECK_PY
+
+# The URL as printed: any password masked.
+SHOWN_TEST_DB := $(shell printf '%s' '$(TEST_DATABASE_URL)' | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#')
+
+pg-check: $(STAMP_RUN)
+	@if $(PY) -c "$$PG_CHECK_PY" '$(TEST_DATABASE_URL)'; then
+	    echo "PostgreSQL answers at $(SHOWN_TEST_DB)"
+	else
+	    echo "PostgreSQL not reachable at $(SHOWN_TEST_DB)"
+	    exit 1
+	fi
+
+# --- The two commands ------------------------------------------------------------------------
+
+run: $(STAMP_RUN) system-deps-run
+	@echo "==> flask db upgrade"
+	$(FLASK) db upgrade
+	echo "==> flask seed-demo"
+	$(FLASK) seed-demo
+	echo "==> Serving Jiefen on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	exec $(FLASK) run --host $(HOST) --port $(PORT)
+
+# pytest on SQLite, then on PostgreSQL when it answers. Both legs run even if the first fails;
+# the backends that ran go to .test-backends (read by .ci/run); any failed leg fails the target.
+test: $(STAMP_DEV) system-deps-test
+	@rm -f .test-backends
+	ran=()
+	failed=()
+	pg_note=""
+	echo "==> pytest on SQLite"
+	JIEFEN_TEST_DB=sqlite $(PY) -m pytest $(PYTEST_ARGS) || failed+=(sqlite)
+	ran+=(sqlite)
+	if $(PY) -c "$$PG_CHECK_PY" '$(TEST_DATABASE_URL)'; then
+	    echo "==> pytest on PostgreSQL at $(SHOWN_TEST_DB)"
+	    JIEFEN_TEST_DB=postgresql TEST_DATABASE_URL='$(TEST_DATABASE_URL)' \
+	        $(PY) -m pytest $(PYTEST_ARGS) || failed+=(postgresql)
+	    ran+=(postgresql)
+	else
+	    pg_note=" (postgresql not reachable at $(SHOWN_TEST_DB))"
+	fi
+	printf '%s\n' "$${ran[@]}" > .test-backends
+	echo ""
+	echo "Backends run: $${ran[*]}$$pg_note"
+	if [[ $${#failed[@]} -gt 0 ]]; then
+	    echo "FAILED on: $${failed[*]}" >&2
+	    exit 1
+	fi
+
+clean:
+	@rm -fv instance/jiefen.db instance/jiefen.db-journal instance/jiefen.db-wal instance/jiefen.db-shm .test-backends
