@@ -1,0 +1,241 @@
+"""Who may do what to a case: every URL rule with a case_id, walked for every role, against a table.
+
+The case is the demo's "物业费与停车位纠纷": in mediation (in progress) with mediator1 of orgadmin1's committee,
+filed by resident1 against a company, so resident2 and grid1 are not parties to it.
+"""
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from flask import url_for
+
+from app.cases.models import Case, EvidenceFile
+
+TITLE = "物业费与停车位纠纷"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
+EVIDENCE_NAME = "物业收据.png"
+
+ROLES = ("anonymous", "resident1", "resident2", "grid1", "mediator1", "mediator3", "orgadmin1", "orgadmin2",
+         "arbitrator1", "court1", "admin")
+VIEWERS = ("resident1", "mediator1", "orgadmin1", "admin")
+LOGIN = "login"  # anonymous: 302 to the login page
+
+
+def row(**viewers):
+    """Expected answers: the given ones for those who may see the case, 404 for every other user."""
+    assert set(viewers) == set(VIEWERS)
+    return {"anonymous": LOGIN, **{r: 404 for r in ROLES if r not in VIEWERS and r != "anonymous"}, **viewers}
+
+
+NOT_PARTY = (403, "只有案件当事人可以执行此操作")
+NO_EVIDENCE = (403, "您不能为此案件上传证据")
+# rule -> method -> role -> status (or (status, text the page must show)).
+EXPECTED = {
+    "/cases/<int:case_id>": {
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/edit": {  # the intake is frozen once mediation has started
+        "GET": row(resident1=403, mediator1=403, orgadmin1=403, admin=403),
+        "POST": row(resident1=403, mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/evidence": {
+        "POST": row(resident1=302, mediator1=NO_EVIDENCE, orgadmin1=NO_EVIDENCE, admin=NO_EVIDENCE)},
+    "/cases/<int:case_id>/evidence/<int:evidence_id>": {
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/org/cases/<int:case_id>/assign": {  # already assigned: nobody may (re)assign
+        "GET": row(resident1=403, mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/steps/<action>": {  # action=withdraw: only a party may withdraw
+        "POST": row(resident1=302, mediator1=NOT_PARTY, orgadmin1=NOT_PARTY, admin=NOT_PARTY)},
+}
+
+
+def case_rules(app):
+    return {r.rule: r for r in app.url_map.iter_rules() if "case_id" in r.arguments}
+
+
+def methods(rule):
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def build(app, rule, **values):
+    with app.test_request_context():
+        return url_for(rule.endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
+
+
+def post_data(rule_text, case):
+    if rule_text.endswith("/evidence"):
+        return {"file": (io.BytesIO(PNG), EVIDENCE_NAME), "description": "2024年物业费收据"}
+    if "/steps/" in rule_text:
+        return {"version": str(case["version"]), "reason": "测试撤回"}
+    return {"title": "改个标题", "description": "随便改一改案件的描述内容。"}
+
+
+def case_state(app):
+    from app.extensions import db
+
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.title == TITLE))
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(EvidenceFile).where(EvidenceFile.case_id == case.id))
+        out = {"id": case.id, "version": case.version, "stage": case.stage.value, "status": case.status.value,
+               "evidence": n}
+        db.session.remove()
+        return out
+
+
+def upload_evidence(app, make_web):
+    resident = make_web()
+    resident.login("resident1")
+    case_id = case_state(app)["id"]
+    resp = resident.post(f"/cases/{case_id}/evidence", {"file": (io.BytesIO(PNG), EVIDENCE_NAME)},
+                         page=f"/cases/{case_id}")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    from app.extensions import db
+
+    with app.app_context():
+        evidence_id = db.session.scalar(sa.select(EvidenceFile.id).where(EvidenceFile.case_id == case_id))
+        db.session.remove()
+    return evidence_id
+
+
+def client_for(role, make_web):
+    web = make_web()
+    if role == "anonymous":
+        web.get("/login")  # a CSRF token for the anonymous session
+    else:
+        web.login(role)
+    return web
+
+
+def test_the_table_covers_every_case_rule(app):
+    rules = case_rules(app)
+    assert set(rules) == set(EXPECTED), "a URL rule with case_id is missing from (or stale in) the table"
+    for text, rule in rules.items():
+        assert methods(rule) == sorted(EXPECTED[text]), text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_case_rule_for(role, app, demo, make_web):
+    rules = case_rules(app)
+    assert set(rules) == set(EXPECTED)
+    evidence_id = upload_evidence(app, make_web)
+    before = case_state(app)
+    web = client_for(role, make_web)
+    # GETs first; the step (which may close the case) last, so earlier answers see the case in mediation.
+    requests = sorted(((text, m) for text in EXPECTED for m in EXPECTED[text]),
+                      key=lambda tm: (tm[1] == "POST", "/steps/" in tm[0], tm[0]))
+    for text, method in requests:
+        url = build(app, rules[text], case_id=before["id"], evidence_id=evidence_id, action="withdraw")
+        expected = EXPECTED[text][method][role]
+        status, must_show = expected if isinstance(expected, tuple) else (expected, None)
+        resp = web.client.get(url) if method == "GET" else web.post(url, post_data(text, case_state(app)))
+        body = resp.get_data()
+        resp.close()  # a served file stays open until the WSGI server closes the response
+        where = f"{role} {method} {url}"
+        if status == LOGIN:
+            assert resp.status_code == 302, where
+            assert urlsplit(resp.headers["Location"]).path == "/login", where
+        else:
+            assert resp.status_code == status, f"{where}: {resp.status_code} {body[:500]!r}"
+        if status != 200:  # refusals never show the case's content
+            assert TITLE.encode() not in body and EVIDENCE_NAME.encode() not in body, where
+            assert PNG not in body, where
+        if must_show:
+            assert must_show in resp.get_data(as_text=True), where
+        if status == 302:
+            assert resp.headers["Location"] == f"/cases/{before['id']}", where
+        if status == 200 and text == "/cases/<int:case_id>":
+            assert TITLE in resp.get_data(as_text=True) and EVIDENCE_NAME in resp.get_data(as_text=True), where
+        if status == 200 and "evidence_id" in text:
+            assert body == PNG and resp.headers["Content-Type"] == "image/png", where
+            assert resp.headers["Content-Disposition"].startswith("attachment"), where
+            assert resp.headers["Cache-Control"] == "no-store", where
+
+    after = case_state(app)
+    if role == "resident1":  # the party uploaded a second file, then withdrew
+        assert (after["stage"], after["status"], after["evidence"]) == ("closed", "withdrawn", 2)
+    else:  # nothing anybody else tried changed the case
+        assert {k: after[k] for k in ("stage", "status", "evidence", "version")} == \
+            {k: before[k] for k in ("stage", "status", "evidence", "version")}
+
+
+def test_evidence_of_another_case_is_not_served_through_this_one(app, demo, make_web):
+    evidence_id = upload_evidence(app, make_web)
+    mediator = make_web()
+    mediator.login("mediator1")
+    from app.extensions import db
+
+    with app.app_context():  # another case of resident1's that mediator1 also handles
+        other = db.session.scalar(sa.select(Case.id).where(Case.title == "车位被邻居长期占用"))
+        db.session.remove()
+    assert mediator.get(f"/cases/{other}").status_code == 200
+    resp = mediator.get(f"/cases/{other}/evidence/{evidence_id}")
+    assert resp.status_code == 404 and PNG not in resp.get_data()
+
+
+def test_admin_gets_404_for_a_case_that_does_not_exist(app, demo, make_web):
+    evidence_id = upload_evidence(app, make_web)
+    admin = make_web()
+    admin.login("admin")
+    missing = case_state(app)["id"] + 10_000
+    for text, rule in case_rules(app).items():
+        url = build(app, rule, case_id=missing, evidence_id=evidence_id, action="withdraw")
+        for method in methods(rule):
+            resp = admin.get(url) if method == "GET" else admin.post(url, {"version": "1"})
+            assert resp.status_code == 404, f"{method} {url}: {resp.status_code}"
+            assert "页面不存在" in resp.get_data(as_text=True)
+
+
+def test_resident2_does_not_see_resident1s_cases_in_the_list(app, demo, make_web):
+    resident1, resident2 = make_web(), make_web()
+    resident1.login("resident1")
+    resident2.login("resident2")
+    mine = resident1.get("/my/cases").get_data(as_text=True)
+    theirs = resident2.get("/my/cases").get_data(as_text=True)
+    assert TITLE in mine and "退租后房东不退押金" in mine
+    assert TITLE not in theirs and "退租后房东不退押金" not in theirs and "工地拖欠三个月工资" not in theirs
+    # ...but resident2 does see the cases brought against them.
+    assert "楼上卫生间漏水泡坏我家天花板" in theirs
+
+
+def test_a_step_never_redirects_off_site(app, demo, make_web):
+    resident = make_web()
+    resident.login("resident1")
+    case = case_state(app)
+    resp = resident.post(f"/cases/{case['id']}/steps/withdraw", {"version": str(case["version"]),
+                                                                    "back": "/\\evil.com"}, page=f"/cases/{case['id']}")
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/cases/{case['id']}"
+    assert case_state(app)["status"] == "withdrawn"
+
+
+def _post_rules(app):
+    return [r for r in app.url_map.iter_rules() if "POST" in r.methods]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "resident1"])
+def test_every_post_route_rejects_a_post_without_csrf_token(who, app, demo, make_web):
+    evidence_id = upload_evidence(app, make_web)
+    before = case_state(app)
+    web = client_for(who, make_web)
+    rules = _post_rules(app)
+    assert {r.rule for r in rules} >= {"/login", "/logout", "/register", "/cases/new", "/cases/<int:case_id>/edit",
+                                       "/cases/<int:case_id>/steps/<action>", "/cases/<int:case_id>/evidence"}
+    data = {"username": "mallory", "password": "jiefen-demo", "confirm": "jiefen-demo", "display_name": "马某",
+            "title": "伪造的纠纷", "description": "这是一个伪造的跨站请求提交的纠纷。", "version": str(before["version"]),
+            "reason": "伪造的撤回"}
+    for rule in rules:
+        url = build(app, rule, case_id=before["id"], evidence_id=evidence_id, action="withdraw")
+        payload = dict(data, file=(io.BytesIO(PNG), "x.png")) if rule.rule.endswith("/evidence") else data
+        resp = web.client.post(url, data=payload)
+        assert resp.status_code == 400, f"{who} POST {url}: {resp.status_code}"
+        assert "CSRF" in resp.get_data(as_text=True)
+    assert case_state(app) == before
+    from app.accounts.models import User
+    from app.extensions import db
+
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.id).where(User.username == "mallory")) is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.title == "伪造的纠纷")) == 0
+        db.session.remove()
+    if who == "resident1":  # the logout without a token did not log out
+        assert web.get("/my/cases").status_code == 200
