@@ -24,7 +24,11 @@ def load_or_create_secret_key(instance_dir: Path) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        os.chmod(path, 0o600)
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise RuntimeError(f"{path} is empty or too short: delete it to have a new key generated.")
+        return key
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_hex(32))
     return path.read_text().strip()

@@ -32,19 +32,21 @@ def row(**viewers):
 
 NOT_PARTY = (403, "只有案件当事人可以执行此操作")
 NO_EVIDENCE = (403, "您不能为此案件上传证据")
+FROZEN = (409, "不能再修改案件信息")
+ASSIGNED = (409, "无需再分派")
 # rule -> method -> role -> status (or (status, text the page must show)).
 EXPECTED = {
     "/cases/<int:case_id>": {
         "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
     "/cases/<int:case_id>/edit": {  # the intake is frozen once mediation has started
-        "GET": row(resident1=403, mediator1=403, orgadmin1=403, admin=403),
-        "POST": row(resident1=403, mediator1=403, orgadmin1=403, admin=403)},
+        "GET": row(resident1=FROZEN, mediator1=403, orgadmin1=403, admin=403),
+        "POST": row(resident1=FROZEN, mediator1=403, orgadmin1=403, admin=403)},
     "/cases/<int:case_id>/evidence": {
         "POST": row(resident1=302, mediator1=NO_EVIDENCE, orgadmin1=NO_EVIDENCE, admin=NO_EVIDENCE)},
     "/cases/<int:case_id>/evidence/<int:evidence_id>": {
         "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
     "/org/cases/<int:case_id>/assign": {  # already assigned: nobody may (re)assign
-        "GET": row(resident1=403, mediator1=403, orgadmin1=403, admin=403)},
+        "GET": row(resident1=403, mediator1=403, orgadmin1=ASSIGNED, admin=ASSIGNED)},
     "/cases/<int:case_id>/steps/<action>": {  # action=withdraw: only a party may withdraw
         "POST": row(resident1=302, mediator1=NOT_PARTY, orgadmin1=NOT_PARTY, admin=NOT_PARTY)},
 }

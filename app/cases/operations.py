@@ -187,14 +187,17 @@ def _availability(case: Case, t: funnel.Transition, rules: Rules) -> dict:
     return {}
 
 
+UNCHECKED = object()
+
+
 def transition(case: Case, action: str, actor: User, rules: Rules, *, reason: str | None = None,
-               data: dict | None = None, seen_version: int | None = None) -> CaseEvent:
-    """Take one funnel step: guard, fill the columns, record the event, emit the signal."""
+               data: dict | None = None, seen_version=UNCHECKED) -> CaseEvent:
+    """Take one funnel step: guard, check the page's version (from the web), fill the columns, record, signal."""
     t = funnel.BY_ACTION.get(action)
     ctx = _availability(case, t, rules) if t else {}
     t = funnel.check(case, action, actor, rules, ctx)
-    if seen_version is not None:
-        check_version(case, seen_version)
+    if seen_version is not UNCHECKED:
+        check_version(case, seen_version)  # a page without the version counts as stale
     reason = (reason or "").strip()
     if t.reason_required and not reason:
         raise TransitionRefused(f"“{t.zh}”需要填写说明或理由。", 422)

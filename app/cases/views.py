@@ -117,8 +117,11 @@ def view_case(case_id: int):
 @login_required
 def edit_case(case_id: int):
     case = load_case(case_id)
-    if not case.can_edit(current_user):
+    if not case.is_applicant_side(current_user):
         abort(403)
+    if not case.can_edit(current_user):
+        raise DomainError(f"案件已进入“{case.stage.label}·{case.status.label}”，不能再修改案件信息。"
+                          "如需补充材料，请上传证据或联系办理人员。", 409)
     form = CaseForm(category_choices=_category_choices())
     if request.method == "GET":
         _fill_form(form, case)

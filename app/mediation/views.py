@@ -10,6 +10,7 @@ from app.cases.forms import StepForm
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.operations import mediators_for
 from app.cases.views import load_case
+from app.core.errors import DomainError
 from app.extensions import db
 
 bp = Blueprint("mediation", __name__)
@@ -56,6 +57,9 @@ def mediator_loads(mediators: list[User]) -> dict[int, int]:
 def assign(case_id: int):
     case = load_case(case_id)
     if not case.can_assign(current_user):
+        if case.mediator_id and current_user.role in (Role.org_admin, Role.admin) and case.organisation_id in (
+                current_user.organisation_id, None) or (case.mediator_id and current_user.role == Role.admin):
+            raise DomainError(f"此案件已分派给调解员{case.mediator.display_name}，当前为“{case.status.label}”，无需再分派。", 409)
         abort(403)
     mediators = mediators_for(case)
     form = StepForm(version=case.version)
