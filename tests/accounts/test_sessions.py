@@ -81,7 +81,7 @@ def test_wrong_password_is_refused_in_chinese(app, demo, web):
     for username in ("resident1", "nobody-here"):  # same answer for an unknown user
         resp = web.post("/login", {"username": username, "password": "wrong-password"}, page="/login")
         html = resp.get_data(as_text=True)
-        assert resp.status_code == 200 and "Location" not in resp.headers
+        assert resp.status_code == 422 and "Location" not in resp.headers
         assert field_error(html, "password") == "用户名或密码不正确。"
     assert count(app, UserSession) == 0
     resp = web.client.get("/my/cases")
