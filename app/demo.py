@@ -56,7 +56,7 @@ USERS = [
     ("arbitrator1", "马仲裁员", Role.arbitrator, "labour_arb", COUNTY, None),
     ("arbitrator2", "林仲裁员", Role.arbitrator, "arbitration", COUNTY, None),
     ("court1", "镜湖法院立案庭", Role.court_clerk, "court", COUNTY, None),
-    ("admin", "系统管理员", Role.admin, None, COUNTY, None),
+    ("admin", "综治中心赵主任", Role.admin, None, COUNTY, None),
 ]
 DEMO_LOGINS = [(u[0], u[2].value, dict((o[0], o[1]) for o in ORGANISATIONS).get(u[3], "")) for u in USERS
                if u[0] in {"resident1", "resident2", "grid1", "mediator1", "orgadmin1", "arbitrator1", "court1", "admin"}]

@@ -118,6 +118,11 @@ class Case(db.Model):
         sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_non_negative"),
     )
 
+    @property
+    def visited_stages(self) -> set[str]:
+        """Stages this case has actually been in; every dispute starts as a question (consult)."""
+        return {e.to_stage for e in self.events} | {self.stage.value, Stage.consult.value}
+
     # --- who is who -----------------------------------------------------------------
     @property
     def applicants(self) -> list["CaseParty"]:

@@ -173,7 +173,7 @@ def _effect(case: Case, t: funnel.Transition, data: dict, rules: Rules) -> None:
     elif t.action == "accept_filing":
         number = (data.get("court_case_number") or "").strip()
         if not COURT_NUMBER_RE.match(number):
-            raise TransitionRefused("案号格式不正确，应类似“(2026)皖0202民初123号”。", 422)
+            raise TransitionRefused("案号格式不正确，应类似“（2026）皖0202民初123号”。", 422)
         case.court_case_number = number
     if t.target[0] == Stage.closed:
         case.closed_at = utcnow()

@@ -21,11 +21,20 @@ from app.extensions import db
 bp = Blueprint("cases", __name__)
 
 
-@bp.app_context_processor
-def funnel_helpers():
+@bp.app_template_filter("category_label")
+def category_label(category_id: str | None) -> str:
+    """A category id as its name in the user's language ("—" when there is none)."""
+    cat = current_rules().category(category_id)
+    if cat is None:
+        return category_id or "—"
+    return cat.en if get_locale() and get_locale().language == "en" else cat.zh
+
+
+@bp.record_once
+def _funnel_globals(state) -> None:
     from app.cases.models import Stage
 
-    return {"FUNNEL_STAGES": [s for s in Stage if s != Stage.closed]}
+    state.app.jinja_env.globals["FUNNEL_STAGES"] = [s for s in Stage if s != Stage.closed]
 
 
 def load_case(case_id: int) -> Case:

@@ -1,9 +1,21 @@
 """Request hooks shared by every page: security headers, template helpers."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from flask import Flask, request
+
+# China Standard Time has no daylight saving: a fixed offset needs no tz database.
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A naive UTC datetime from the database, shown in Beijing time."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=timezone.utc).astimezone(CHINA_TZ).strftime(fmt)
+
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -21,6 +33,8 @@ def register_request_hooks(app: Flask) -> None:
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+    app.add_template_filter(localtime, "localtime")
 
     @app.context_processor
     def helpers():

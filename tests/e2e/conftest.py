@@ -65,7 +65,7 @@ def browser():
 
 
 # Chromium asks every site for /favicon.ico; the app has none yet (a 404). Remove once it serves one.
-IGNORED_HTTP_ERRORS = ("/favicon.ico",)
+IGNORED_HTTP_ERRORS: tuple[str, ...] = ()
 
 
 class BrowserProblems:
