@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.routing.types import TIERS, CategoryRule, MediatorMatch, MediatorSnapshot
+from app.routing.types import MEDIATING_ORG_TYPES, TIERS, CategoryRule, MediatorMatch, MediatorSnapshot
 
 # Points per component; the breakdown shows each component already multiplied by its weight.
 WEIGHTS = {"specialty": 2.0, "tier": 2.5, "region": 3.0, "load": 1.5, "availability": 0.5, "language": 1.0}
@@ -19,6 +19,7 @@ EXCLUSIONS_ZH = {
     "full": "调解员在办案件已满", "org_type": "所在组织不调解此类纠纷", "tier": "所在层级不调解此类纠纷",
 }
 CONFLICTS = ("party", "relative", "respondent_org")
+ORG_CODES = {t: i for i, t in enumerate(MEDIATING_ORG_TYPES)}
 
 
 def _region_prefix(code: str, level: int) -> int:
@@ -70,7 +71,7 @@ class MediatorPool:
         return cls(
             mediators=ms, ids=np.array([m.id for m in ms], np.int64),
             tier_rank=np.array([TIERS.index(m.tier) if m.tier in TIERS else 9 for m in ms], np.int64),
-            org_type=np.array([m.org_type for m in ms], object),
+            org_type=np.array([ORG_CODES.get(m.org_type, len(ORG_CODES)) for m in ms], np.int64),
             region_len=np.array([len(c) for c in codes], np.int64),
             region={lv: np.array([_region_prefix(c, lv) for c in codes], np.int64) for lv in REGION_LEVELS},
             load=np.clip(load, 0.0, 1.0), full=open_cases >= capacity,
@@ -104,9 +105,10 @@ def _exclusions(pool: MediatorPool, case, rule: CategoryRule | None) -> np.ndarr
     """Per mediator: '' when eligible, otherwise the exclusion code (conflicts win)."""
     reason = np.full(len(pool), "", dtype=object)
     if rule is not None:
-        reason[~np.isin(pool.org_type, list(rule.org_types))] = "org_type"
-        allowed = [TIERS.index(t) for t in rule.tiers]
-        reason[(reason == "") & ~np.isin(pool.tier_rank, allowed)] = "tier"
+        org_ok = np.array([t in rule.org_types for t in MEDIATING_ORG_TYPES] + [False])
+        tier_ok = np.array([t in rule.tiers for t in TIERS] + [False] * 8)
+        reason[~tier_ok[pool.tier_rank]] = "tier"
+        reason[~org_ok[pool.org_type]] = "org_type"
     reason[pool.full] = "full"
     reason[~pool.available] = "unavailable"
     for name in case.respondent_org_names:

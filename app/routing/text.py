@@ -50,7 +50,8 @@ def jieba_tokenizer(userdict: Path | None, words: dict[str, int]):
             jieba.initialize()
             _jieba = jieba.dt
         if userdict is not None and userdict.is_file() and str(userdict) not in _loaded_userdicts:
-            _jieba.load_userdict(str(userdict))
+            with open(userdict, "rb") as f:     # jieba leaves a path's file open (ResourceWarning)
+                _jieba.load_userdict(f)
             _loaded_userdicts.add(str(userdict))
         for word, freq in words.items():
             if not _jieba.FREQ.get(word):

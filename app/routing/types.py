@@ -35,6 +35,7 @@ class Match:
     kind: str        # 'exact' | 'fuzzy' | 'negative'
     found: str       # the text as written (after normalisation), e.g. 拖欠工姿 for 拖欠工资
     count: int = 1
+    cause: bool = False  # said where the text states the cause (因……发生纠纷): counts twice more
 
 
 @dataclass(frozen=True)
