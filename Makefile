@@ -27,7 +27,7 @@ TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 STAMP_RUN := $(VENV)/.requirements.stamp
 STAMP_DEV := $(VENV)/.requirements-dev.stamp
 
-.PHONY: help run test install install-dev system-deps system-deps-run system-deps-test pg-check clean
+.PHONY: help run test install install-dev system-deps system-deps-run system-deps-test pg-check clean translations
 
 help:
 	@echo "make run     venv + requirements + fonts, flask db upgrade, flask seed-demo, serve on http://$(HOST):$(PORT)"
@@ -37,6 +37,7 @@ help:
 	@echo "make system-deps             only the Debian packages ($(TEST_DEBS))"
 	@echo "make pg-check                does PostgreSQL answer at TEST_DATABASE_URL?"
 	@echo "make clean                   remove the demo SQLite database (instance/jiefen.db)"
+	@echo "make translations            re-extract the UI strings, update the .po files, compile the .mo files"
 
 # --- Python ----------------------------------------------------------------------------------
 
@@ -176,6 +177,20 @@ test: $(STAMP_DEV) system-deps-test
 	    echo "FAILED on: $${failed[*]}" >&2
 	    exit 1
 	fi
+
+# --- Translations ----------------------------------------------------------------------------
+
+# The msgids are the Chinese strings; app/translations/en/LC_MESSAGES/messages.po holds the English.
+# After this, translate every new or fuzzy entry in the .po and run it again (tests/test_i18n.py
+# fails on an untranslated or fuzzy msgid, and when the committed .mo is older than the .po).
+PYBABEL := $(VENV)/bin/pybabel
+TRANSLATIONS := app/translations
+
+translations: $(STAMP_RUN)
+	@$(PYBABEL) extract -F babel.cfg -k lazy_gettext -c TRANSLATORS: --add-location=file --sort-by-file \
+	    --project=Jiefen -o $(TRANSLATIONS)/messages.pot .
+	$(PYBABEL) update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --ignore-obsolete
+	$(PYBABEL) compile -d $(TRANSLATIONS) --statistics
 
 clean:
 	@rm -fv instance/jiefen.db instance/jiefen.db-journal instance/jiefen.db-wal instance/jiefen.db-shm .test-backends

@@ -5,13 +5,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 
 from app.config import CONFIGS, PROJECT_ROOT, ProdConfig, load_or_create_secret_key
 from app.extensions import babel, csrf, db, login_manager, migrate
 
 
 def _select_locale() -> str:
+    if not has_request_context():  # CLI, tests and jobs under an app context only: the default (zh)
+        return "zh"
     lang = request.args.get("lang") or request.cookies.get("lang")
     if lang in ("zh", "en"):
         return lang
@@ -56,17 +58,23 @@ def create_app(config: Any = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from flask_babel import gettext
+
+    from app.core.i18n import N_
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "请先登录。"
+    login_manager.login_message = N_("请先登录。")
+    login_manager.localize_callback = gettext  # flashed in the visitor's language
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # sessions are checked on the server instead
 
     from app.accounts.operations import load_user_from_session_token
+    from app.core import rules_store  # noqa: F401  (registers the RuleVersion model)
 
     login_manager.user_loader(load_user_from_session_token)
 
@@ -79,13 +87,17 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.views import bp as core_bp
     from app.escalation.views import bp as escalation_bp
     from app.mediation.views import bp as mediation_bp
+    from app.rules_admin.views import bp as rules_admin_bp
 
-    for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp):
+    for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
+               rules_admin_bp):
         app.register_blueprint(bp)
 
 
 def _register_cli(app: Flask) -> None:
     from app.cli import audit_cli, seed_demo_command
+    from app.routing.cli import routing
 
     app.cli.add_command(audit_cli)
+    app.cli.add_command(routing)
     app.cli.add_command(seed_demo_command)

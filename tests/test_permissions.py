@@ -226,7 +226,8 @@ def test_every_post_route_rejects_a_post_without_csrf_token(who, app, demo, make
             "title": "伪造的纠纷", "description": "这是一个伪造的跨站请求提交的纠纷。", "version": str(before["version"]),
             "reason": "伪造的撤回"}
     for rule in rules:
-        url = build(app, rule, case_id=before["id"], evidence_id=evidence_id, action="withdraw")
+        url = build(app, rule, case_id=before["id"], evidence_id=evidence_id, action="withdraw",
+                    category_id="neighbour")
         payload = dict(data, file=(io.BytesIO(PNG), "x.png")) if rule.rule.endswith("/evidence") else data
         resp = web.client.post(url, data=payload)
         assert resp.status_code == 400, f"{who} POST {url}: {resp.status_code}"

@@ -1,9 +1,10 @@
-"""Login and registration forms; every message is shown next to its field."""
+"""Login and registration forms; every message is shown next to its field (lazy_gettext: per request)."""
 from __future__ import annotations
 
 import re
 
 import sqlalchemy as sa
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
@@ -17,29 +18,30 @@ PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 def validate_phone_number(form, field) -> None:
     """Mainland mobile numbers: 11 digits starting with 13-19."""
     if field.data and not PHONE_RE.match(field.data.strip()):
-        raise ValidationError("请输入有效的 11 位手机号码，例如 13800138000。")
+        raise ValidationError(gettext("请输入有效的 11 位手机号码，例如 13800138000。"))
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名。")])
-    password = PasswordField("密码", validators=[DataRequired("请输入密码。")])
-    submit = SubmitField("登录")
+    username = StringField(lazy_gettext("用户名"), validators=[DataRequired(lazy_gettext("请输入用户名。"))])
+    password = PasswordField(lazy_gettext("密码"), validators=[DataRequired(lazy_gettext("请输入密码。"))])
+    submit = SubmitField(lazy_gettext("登录"))
 
 
 class RegisterForm(FlaskForm):
-    username = StringField("用户名", validators=[
-        DataRequired("请输入用户名。"),
-        Length(3, 40, "用户名长度须为 3 至 40 个字符。"),
-        Regexp(r"^[A-Za-z0-9_.-]+$", message="用户名只能包含字母、数字、下划线、点和连字符。"),
+    username = StringField(lazy_gettext("用户名"), validators=[
+        DataRequired(lazy_gettext("请输入用户名。")),
+        Length(3, 40, lazy_gettext("用户名长度须为 3 至 40 个字符。")),
+        Regexp(r"^[A-Za-z0-9_.-]+$", message=lazy_gettext("用户名只能包含字母、数字、下划线、点和连字符。")),
     ])
-    display_name = StringField("姓名", validators=[DataRequired("请输入您的姓名。"), Length(max=60, message="姓名最多 60 个字符。")])
-    phone = StringField("手机号码", validators=[Optional(), validate_phone_number])
-    password = PasswordField("密码", validators=[
-        DataRequired("请设置密码。"), Length(10, 128, "密码至少 10 个字符。")])
-    confirm = PasswordField("确认密码", validators=[
-        DataRequired("请再次输入密码。"), EqualTo("password", "两次输入的密码不一致。")])
-    submit = SubmitField("注册")
+    display_name = StringField(lazy_gettext("姓名"), validators=[
+        DataRequired(lazy_gettext("请输入您的姓名。")), Length(max=60, message=lazy_gettext("姓名最多 60 个字符。"))])
+    phone = StringField(lazy_gettext("手机号码"), validators=[Optional(), validate_phone_number])
+    password = PasswordField(lazy_gettext("密码"), validators=[
+        DataRequired(lazy_gettext("请设置密码。")), Length(10, 128, lazy_gettext("密码至少 10 个字符。"))])
+    confirm = PasswordField(lazy_gettext("确认密码"), validators=[
+        DataRequired(lazy_gettext("请再次输入密码。")), EqualTo("password", lazy_gettext("两次输入的密码不一致。"))])
+    submit = SubmitField(lazy_gettext("注册"))
 
     def validate_username(self, field) -> None:
         if db.session.scalar(sa.select(User.id).where(User.username == field.data)):
-            raise ValidationError("该用户名已被使用，请换一个。")
+            raise ValidationError(gettext("该用户名已被使用，请换一个。"))

@@ -105,6 +105,9 @@ class MediatorProfile(db.Model):
     languages: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     capacity: Mapped[int] = mapped_column(default=10)
     available: Mapped[bool] = mapped_column(default=True)
+    # Declared for conflict-of-interest checks: close relatives' names, and any other employer.
+    relatives: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    employer: Mapped[str | None] = mapped_column(sa.String(120))
 
     user: Mapped[User] = relationship(back_populates="mediator_profile")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.accounts import operations
@@ -22,7 +23,7 @@ def register():
                                             form.display_name.data.strip(), form.phone.data)
         operations.start_session(user, request.remote_addr)
         db.session.commit()
-        flash("注册成功，欢迎使用解纷。", "success")
+        flash(gettext("注册成功，欢迎使用解纷。"), "success")
         return redirect(url_for("core.dashboard"))
     return render_template("accounts/register.html", form=form), (422 if form.errors else 200)
 
@@ -35,7 +36,7 @@ def login():
     if form.validate_on_submit():
         user = operations.authenticate(form.username.data, form.password.data)
         if user is None:
-            form.password.errors.append("用户名或密码不正确。")
+            form.password.errors.append(gettext("用户名或密码不正确。"))
         else:
             operations.start_session(user, request.remote_addr)
             db.session.commit()
@@ -48,5 +49,5 @@ def login():
 def logout():
     operations.end_session(current_user._get_current_object())
     db.session.commit()
-    flash("您已安全退出。", "info")
+    flash(gettext("您已安全退出。"), "info")
     return redirect(url_for("core.home"))

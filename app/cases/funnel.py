@@ -1,13 +1,16 @@
-"""The funnel as one table of transitions, and one guard that explains every refusal in Chinese."""
+"""The funnel as one table of transitions, and one guard that explains every refusal (Chinese first, or English)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
 
+from flask_babel import gettext
+
 from app.accounts.models import Role, User
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.rules import Rules
 from app.core.errors import TransitionRefused
+from app.core.i18n import N_, is_english
 
 S = CaseStatus
 
@@ -23,6 +26,11 @@ class Transition:
     guards: tuple[str, ...] = ()        # keys of GUARDS, checked in order
     reason_required: bool = False
     fields: tuple[str, ...] = field(default=())  # extra form fields the step needs
+
+    @property
+    def label(self) -> str:
+        """The step's name in the current request's language (Chinese outside a request)."""
+        return self.en if is_english() else self.zh
 
 
 OPEN_STATES = tuple(
@@ -74,17 +82,10 @@ OTHER_ACTIONS = {"file": ("提交纠纷", "Filed"), "edit": ("修改案件信息
 
 
 def action_label(action: str) -> str:
-    """The Chinese label of an action in the history."""
-    from flask_babel import get_locale
-
-    en = False
-    try:
-        en = get_locale().language == "en"
-    except Exception:  # outside a request
-        pass
+    """The label of an action in the history, in the current request's language (Chinese outside a request)."""
     t = BY_ACTION.get(action)
     zh_en = (t.zh, t.en) if t else OTHER_ACTIONS.get(action, (action, action))
-    return zh_en[1] if en else zh_en[0]
+    return zh_en[1] if is_english() else zh_en[0]
 
 
 # --- who may take a step -------------------------------------------------------------
@@ -99,14 +100,15 @@ ACTORS: dict[str, Callable[[Case, User], bool]] = {
         user.role == Role.arbitrator and user.organisation_id == case.arbitration_body_id),
     "court_clerk": lambda case, user: user.role == Role.court_clerk and user.organisation_id == case.court_id,
 }
+# Marked with N_ and translated when shown (gettext(ACTOR_REFUSALS[actor])).
 ACTOR_REFUSALS = {
-    "applicant": "只有申请人（或代为申请的网格员）可以执行此操作。",
-    "party": "只有案件当事人可以执行此操作。",
-    "org_admin": "只有受理本案的调解组织管理员可以分派调解员。",
-    "mediator": "只有本案的调解员可以执行此操作。",
-    "arbitrator": "只有受理本案的仲裁机构的仲裁员可以执行此操作。",
-    "party_or_arbitrator": "只有当事人或本案仲裁员可以执行此操作。",
-    "court_clerk": "只有受理本案的人民法院立案庭可以执行此操作。",
+    "applicant": N_("只有申请人（或代为申请的网格员）可以执行此操作。"),
+    "party": N_("只有案件当事人可以执行此操作。"),
+    "org_admin": N_("只有受理本案的调解组织管理员可以分派调解员。"),
+    "mediator": N_("只有本案的调解员可以执行此操作。"),
+    "arbitrator": N_("只有受理本案的仲裁机构的仲裁员可以执行此操作。"),
+    "party_or_arbitrator": N_("只有当事人或本案仲裁员可以执行此操作。"),
+    "court_clerk": N_("只有受理本案的人民法院立案庭可以执行此操作。"),
 }
 
 
@@ -120,17 +122,17 @@ def _labour_arbitrated(case: Case) -> bool:
 
 
 def _guard_has_category(case, rules, ctx):
-    return None if _category(case, rules) else "请先选择纠纷类型。"
+    return None if _category(case, rules) else gettext("请先选择纠纷类型。")
 
 
 def _guard_has_respondent(case, rules, ctx):
-    return None if case.respondents else "请先填写至少一名被申请人。"
+    return None if case.respondents else gettext("请先填写至少一名被申请人。")
 
 
 def _guard_mediable(case, rules, ctx):
     cat = _category(case, rules)
     if cat and not cat.mediable:
-        return cat.messages.get("mediation_refused_zh", "此类纠纷不能在本平台调解。")
+        return cat.message("mediation_refused") or gettext("此类纠纷不能在本平台调解。")
     return None
 
 
@@ -138,36 +140,36 @@ def _guard_arbitrable(case, rules, ctx):
     cat = _category(case, rules)
     if cat is None or cat.arbitrable:
         return None
-    return cat.messages.get("arbitration_refused_zh", "此类纠纷依法不能仲裁。")
+    return cat.message("arbitration_refused") or gettext("此类纠纷依法不能仲裁。")
 
 
 def _guard_arbitration_agreement(case, rules, ctx):
     cat = _category(case, rules)
     if cat and cat.arbitration == "agreement" and not case.has_arbitration_agreement:
-        return rules.messages.get("arbitration_agreement_missing_zh", "申请仲裁须有书面仲裁协议。")
+        return rules.message("arbitration_agreement_missing") or gettext("申请仲裁须有书面仲裁协议。")
     return None
 
 
 def _guard_labour_arbitrated_first(case, rules, ctx):
     cat = _category(case, rules)
     if cat and cat.arbitration_before_litigation and not _labour_arbitrated(case):
-        return cat.messages.get("litigation_refused_zh", "此类纠纷须先经仲裁，方可起诉。")
+        return cat.message("litigation_refused") or gettext("此类纠纷须先经仲裁，方可起诉。")
     return None
 
 
 def _guard_award_not_final(case, rules, ctx):
     cat = _category(case, rules)
     if case.stage == Stage.arbitrate and cat and not cat.litigation_after_award:
-        return rules.messages.get("award_final_zh", "仲裁裁决为终局裁决。")
+        return rules.message("award_final") or gettext("仲裁裁决为终局裁决。")
     return None
 
 
 def _guard_org_exists(case, rules, ctx):
-    return None if ctx.get("mediation_org_available", True) else "您所在地区暂无可受理的调解组织，请联系网格员。"
+    return None if ctx.get("mediation_org_available", True) else gettext("您所在地区暂无可受理的调解组织，请联系网格员。")
 
 
 def _guard_arbitration_body_exists(case, rules, ctx):
-    return None if ctx.get("arbitration_body_available", True) else "暂无可受理本案的仲裁机构。"
+    return None if ctx.get("arbitration_body_available", True) else gettext("暂无可受理本案的仲裁机构。")
 
 
 GUARDS = {
@@ -187,11 +189,12 @@ def refusal(case: Case, action: str, user: User, rules: Rules, ctx: dict | None 
     """Why user may not take this step now as (HTTP status, message), or None when it is allowed."""
     t = BY_ACTION.get(action)
     if t is None:
-        return 404, "没有这个操作。"
+        return 404, gettext("没有这个操作。")
     if (case.stage, case.status) not in t.sources:
-        return 409, f"案件当前处于“{case.stage.label}·{case.status.label}”，不能“{t.zh}”。"
+        return 409, gettext("案件当前处于“%(stage)s·%(status)s”，不能“%(action)s”。",
+                            stage=case.stage.label, status=case.status.label, action=t.label)
     if not ACTORS[t.actor](case, user):
-        return 403, ACTOR_REFUSALS[t.actor]
+        return 403, gettext(ACTOR_REFUSALS[t.actor])
     for name in t.guards:
         message = GUARDS[name](case, rules, ctx or {})
         if message:

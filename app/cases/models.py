@@ -102,6 +102,13 @@ class Case(db.Model):
         back_populates="case", order_by="CaseEvent.seq", cascade="all, delete-orphan")
     evidence: Mapped[list["EvidenceFile"]] = relationship(
         back_populates="case", order_by="EvidenceFile.id", cascade="all, delete-orphan")
+    routing_decisions: Mapped[list["RoutingDecision"]] = relationship(
+        order_by="RoutingDecision.id", cascade="all, delete-orphan")
+
+    @property
+    def routing(self) -> "RoutingDecision | None":
+        """The latest routing decision (the explanation shown on the case page)."""
+        return self.routing_decisions[-1] if self.routing_decisions else None
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -288,3 +295,32 @@ class EvidenceFile(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="evidence")
     uploaded_by: Mapped[User] = relationship()
+
+
+class RoutingDecision(db.Model):
+    """Why a case went to a mediator (or to the triage queue): the explanation residents and admins see."""
+
+    __tablename__ = "routing_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))      # auto | triage | resident_request | override
+    category: Mapped[str | None] = mapped_column(sa.String(40))
+    classified_as: Mapped[str | None] = mapped_column(sa.String(40))
+    confidence: Mapped[float | None] = mapped_column()
+    matched_words: Mapped[list] = mapped_column(sa.JSON, default=list)
+    mediator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    tier: Mapped[str | None] = mapped_column(sa.String(20))
+    score: Mapped[float | None] = mapped_column()
+    breakdown: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    related: Mapped[list] = mapped_column(sa.JSON, default=list)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    mediator: Mapped[User | None] = relationship(foreign_keys=[mediator_id])
+    organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
+
+    __table_args__ = (sa.CheckConstraint("kind IN ('auto', 'triage', 'resident_request', 'override')",
+                                         name="routing_kind"),)

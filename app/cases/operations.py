@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from app.accounts.models import Organisation, OrgType, Role, Tier, User
 from app.cases import funnel
@@ -90,14 +91,14 @@ def _case_fields(data: CaseData) -> dict:
 def check_version(case: Case, seen_version: int | None) -> None:
     """Refuse with 409 when the form was loaded from an older version of the case."""
     if seen_version is None or int(seen_version) != case.version:
-        raise EditConflict(CONFLICT_MESSAGE)
+        raise EditConflict(gettext(CONFLICT_MESSAGE))
 
 
 def update_case(case: Case, editor: User, data: CaseData, parties: list[PartyData], seen_version: int,
                 rules: Rules) -> Case:
     """Replace the intake details; a stale form or a concurrent edit gets 409, never a silent overwrite."""
     if not case.can_edit(editor):
-        raise DomainError("此案件当前不能修改。", 403)
+        raise DomainError(gettext("此案件当前不能修改。"), 403)
     check_version(case, seen_version)
     for key, value in _case_fields(data).items():
         setattr(case, key, value)
@@ -161,19 +162,19 @@ def _effect(case: Case, t: funnel.Transition, data: dict, rules: Rules) -> None:
     elif t.action == "assign_mediator":
         mediator = db.session.get(User, int(data.get("mediator_id") or 0))
         if mediator is None or mediator.role != Role.mediator or mediator.organisation_id != case.organisation_id:
-            raise TransitionRefused("请选择本调解组织的一名调解员。", 422)
+            raise TransitionRefused(gettext("请选择本调解组织的一名调解员。"), 422)
         case.mediator = mediator
     elif t.action == "request_arbitration":
         case.arbitration_body = _arbitration_body(case, rules)
     elif t.action == "file_lawsuit":
         court = db.session.get(Organisation, int(data.get("court_id") or 0))
         if court is None or court.type != OrgType.court:
-            raise TransitionRefused("请选择受理本案的人民法院。", 422)
+            raise TransitionRefused(gettext("请选择受理本案的人民法院。"), 422)
         case.court = court
     elif t.action == "accept_filing":
         number = (data.get("court_case_number") or "").strip()
         if not COURT_NUMBER_RE.match(number):
-            raise TransitionRefused("案号格式不正确，应类似“（2026）皖0202民初123号”。", 422)
+            raise TransitionRefused(gettext("案号格式不正确，应类似“（2026）皖0202民初123号”。"), 422)
         case.court_case_number = number
     if t.target[0] == Stage.closed:
         case.closed_at = utcnow()
@@ -200,7 +201,7 @@ def transition(case: Case, action: str, actor: User, rules: Rules, *, reason: st
         check_version(case, seen_version)  # a page without the version counts as stale
     reason = (reason or "").strip()
     if t.reason_required and not reason:
-        raise TransitionRefused(f"“{t.zh}”需要填写说明或理由。", 422)
+        raise TransitionRefused(gettext("“%(action)s”需要填写说明或理由。", action=t.label), 422)
     before = (case.stage, case.status)
     _effect(case, t, data or {}, rules)
     case.stage, case.status = t.target
@@ -235,14 +236,14 @@ def add_evidence(case: Case, uploader: User, filename: str, data: bytes, store: 
                  max_bytes: int, description: str | None = None) -> EvidenceFile:
     """Check the file by content and size, store it, record it in the case's history."""
     if not case.can_add_evidence(uploader):
-        raise DomainError("您不能为此案件上传证据。", 403)
+        raise DomainError(gettext("您不能为此案件上传证据。"), 403)
     if not data:
-        raise DomainError("上传的文件是空的。", 422)
+        raise DomainError(gettext("上传的文件是空的。"), 422)
     if len(data) > max_bytes:
-        raise DomainError(f"文件超过 {max_bytes // (1024 * 1024)} MB，请压缩后再上传。", 413)
+        raise DomainError(gettext("文件超过 %(mb)s MB，请压缩后再上传。", mb=max_bytes // (1024 * 1024)), 413)
     mime = sniff_content_type(data[:16])
     if mime is None:
-        raise DomainError("只接受 PDF、JPEG、PNG、MP3 或 MP4 文件（按文件内容判断）。", 422)
+        raise DomainError(gettext("只接受 PDF、JPEG、PNG、MP3 或 MP4 文件（按文件内容判断）。"), 422)
     digest = store.put(data)
     evidence = EvidenceFile(case=case, uploaded_by_id=uploader.id, original_name=(filename or "evidence")[-200:],
                             content_type=mime, size_bytes=len(data), sha256=digest, description=description)

@@ -7,11 +7,14 @@ from pathlib import Path
 
 import yaml
 
+from app.core.i18n import is_english, localized
+
 PATH_KEYS = {
     "mediable": bool, "arbitration": str, "arbitration_body": str, "arbitration_before_litigation": bool,
     "litigation_after_award": bool, "mediation_time_limit_days": int,
 }
 ARBITRATION_KINDS = {"agreement", "statutory", "none"}
+MESSAGE_SUFFIXES = ("_zh", "_en")  # keys ending so are messages: <name>_zh, and optionally its English twin
 
 
 class RulesError(ValueError):
@@ -36,6 +39,15 @@ class Category:
     def arbitrable(self) -> bool:
         return self.arbitration != "none"
 
+    @property
+    def label(self) -> str:
+        """The category's name in the current request's language."""
+        return self.en if is_english() else self.zh
+
+    def message(self, name: str, default: str | None = None) -> str | None:
+        """The rule message `name` (e.g. "litigation_refused"): its _en twin in English when there is one."""
+        return localized(self.messages, name, default)
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -48,6 +60,10 @@ class Rules:
     def choices(self, locale: str = "zh") -> list[tuple[str, str]]:
         return [(c.id, c.en if locale == "en" else c.zh) for c in self.categories.values()]
 
+    def message(self, name: str, default: str | None = None) -> str | None:
+        """A funnel-wide rule message (funnel.yaml messages:), in English when it has an _en twin."""
+        return localized(self.messages, name, default)
+
 
 def _read(path: Path) -> dict:
     try:
@@ -59,9 +75,21 @@ def _read(path: Path) -> dict:
     return data
 
 
-def _check_path_keys(where: str, mapping: dict) -> None:
+def _check_messages(where: str, mapping: dict) -> None:
+    """Messages are text, and an English message (<name>_en) needs its Chinese original (<name>_zh)."""
     for key, value in mapping.items():
-        if key.endswith("_zh"):
+        if not key.endswith(MESSAGE_SUFFIXES):
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise RulesError(f"{where}: {key} must be a non-empty text")
+        if key.endswith("_en") and f"{key[:-3]}_zh" not in mapping:
+            raise RulesError(f"{where}: {key} has no Chinese original {key[:-3]}_zh")
+
+
+def _check_path_keys(where: str, mapping: dict) -> None:
+    _check_messages(where, mapping)
+    for key, value in mapping.items():
+        if key.endswith(MESSAGE_SUFFIXES):
             continue
         if key not in PATH_KEYS:
             raise RulesError(f"{where}: unknown key {key!r}")
@@ -103,11 +131,13 @@ def load_rules(rules_dir: str) -> Rules:
             arbitration_before_litigation=merged["arbitration_before_litigation"],
             litigation_after_award=merged["litigation_after_award"],
             mediation_time_limit_days=merged["mediation_time_limit_days"],
-            messages={k: v for k, v in merged.items() if k.endswith("_zh")},
+            messages={k: v for k, v in merged.items() if k.endswith(MESSAGE_SUFFIXES)},
         )
     if not categories:
         raise RulesError("categories.yaml: no categories")
-    return Rules(categories=categories, messages=funnel.get("messages") or {})
+    messages = funnel.get("messages") or {}
+    _check_messages("funnel.yaml messages", messages)
+    return Rules(categories=categories, messages=messages)
 
 
 def current_rules() -> Rules:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role
@@ -87,7 +87,7 @@ def new_case():
         _maybe_store_evidence(case, form.evidence.data, form)
         if not form.evidence.errors:
             db.session.commit()
-            flash("纠纷已提交。下面是系统对您纠纷的初步评估。", "success")
+            flash(gettext("纠纷已提交。下面是系统对您纠纷的初步评估。"), "success")
             return redirect(url_for("cases.view_case", case_id=case.id))
         db.session.rollback()
     return render_template("cases/form.html", form=form, case=None), (422 if form.errors else 200)
@@ -129,8 +129,9 @@ def edit_case(case_id: int):
     if not case.is_applicant_side(current_user):
         abort(403)
     if not case.can_edit(current_user):
-        raise DomainError(f"案件已进入“{case.stage.label}·{case.status.label}”，不能再修改案件信息。"
-                          "如需补充材料，请上传证据或联系办理人员。", 409)
+        raise DomainError(gettext("案件已进入“%(stage)s·%(status)s”，不能再修改案件信息。"
+                                  "如需补充材料，请上传证据或联系办理人员。",
+                                  stage=case.stage.label, status=case.status.label), 409)
     form = CaseForm(category_choices=_category_choices())
     if request.method == "GET":
         _fill_form(form, case)
@@ -141,7 +142,7 @@ def edit_case(case_id: int):
                                         applicant.name if applicant else current_user.display_name),
                                form.version.data, current_rules())
         db.session.commit()
-        flash("案件信息已保存。", "success")
+        flash(gettext("案件信息已保存。"), "success")
         return redirect(url_for("cases.view_case", case_id=case.id))
     return render_template("cases/form.html", form=form, case=case), (422 if form.errors else 200)
 
@@ -177,7 +178,7 @@ def take_step(case_id: int, action: str):
         form.reason.errors = [exc.message]
         return _render_case(db.session.get(Case, case_id), form, action, 422)
     db.session.commit()
-    flash(f"已完成：{event.action_label}。", "success")
+    flash(gettext("已完成：%(action)s。", action=event.action_label), "success")
     return redirect(safe_local_path(request.form.get("back")) or url_for("cases.view_case", case_id=case.id))
 
 
@@ -190,9 +191,9 @@ def upload_evidence(case_id: int):
         operations.add_evidence(case, current_user, form.file.data.filename, form.file.data.read(), storage(),
                                 current_app.config["MAX_EVIDENCE_BYTES"], form.description.data or None)
         db.session.commit()
-        flash("证据已上传。", "success")
+        flash(gettext("证据已上传。"), "success")
         return redirect(url_for("cases.view_case", case_id=case.id))
-    raise DomainError("请选择要上传的文件。", 422)
+    raise DomainError(gettext("请选择要上传的文件。"), 422)
 
 
 @bp.route("/cases/<int:case_id>/evidence/<int:evidence_id>")

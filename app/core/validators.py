@@ -4,30 +4,32 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_babel import gettext
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
 def id_number_error(value: str) -> str | None:
-    """None when value is a valid 18-digit resident ID number, else the reason in Chinese."""
+    """None when value is a valid 18-digit resident ID number, else the reason (in the request's language)."""
     v = value.strip().upper()
     if not re.fullmatch(r"\d{17}[\dX]", v):
-        return "身份证号码应为 18 位，前 17 位为数字，最后一位为数字或 X。"
+        return gettext("身份证号码应为 18 位，前 17 位为数字，最后一位为数字或 X。")
     try:
         born = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
     except ValueError:
-        return "身份证号码中的出生日期无效。"
+        return gettext("身份证号码中的出生日期无效。")
     if born > date.today() or born.year < 1900:
-        return "身份证号码中的出生日期无效。"
+        return gettext("身份证号码中的出生日期无效。")
     expected = _CHECK_CHARS[sum(int(d) * w for d, w in zip(v[:17], _WEIGHTS)) % 11]
     if v[17] != expected:
-        return "身份证号码校验位不正确，请核对后重新输入。"
+        return gettext("身份证号码校验位不正确，请核对后重新输入。")
     return None
 
 
 def phone_error(value: str) -> str | None:
-    """None for an 11-digit mainland mobile number, else the reason in Chinese."""
+    """None for an 11-digit mainland mobile number, else the reason (in the request's language)."""
     if not PHONE_RE.match(value.strip()):
-        return "请输入有效的 11 位手机号码，例如 13800138000。"
+        return gettext("请输入有效的 11 位手机号码，例如 13800138000。")
     return None

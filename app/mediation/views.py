@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role, User
@@ -59,7 +60,8 @@ def assign(case_id: int):
     if not case.can_assign(current_user):
         if case.mediator_id and current_user.role in (Role.org_admin, Role.admin) and case.organisation_id in (
                 current_user.organisation_id, None) or (case.mediator_id and current_user.role == Role.admin):
-            raise DomainError(f"此案件已分派给调解员{case.mediator.display_name}，当前为“{case.status.label}”，无需再分派。", 409)
+            raise DomainError(gettext("此案件已分派给调解员%(mediator)s，当前为“%(status)s”，无需再分派。",
+                                      mediator=case.mediator.display_name, status=case.status.label), 409)
         abort(403)
     mediators = mediators_for(case)
     form = StepForm(version=case.version)
