@@ -123,7 +123,7 @@ def _step(case, action, user, reason=None, **data):
 
 
 def _seed_cases(users: dict[str, User], orgs: dict[str, Organisation]) -> None:
-    r1, med, oa, arb, clerk = users["resident1"], users["mediator1"], users["orgadmin1"], users["arbitrator1"], users["court1"]
+    r1 = users["resident1"]
     court = orgs["court"]
 
     _file(users, "楼上每晚十一点后还在拖动家具", None,
@@ -136,19 +136,21 @@ def _seed_cases(users: dict[str, User], orgs: dict[str, Organisation]) -> None:
 
     c = _file(users, "楼上卫生间漏水泡坏我家天花板", "neighbour",
               "楼上卫生间防水层老化，漏水把我家天花板和墙面泡坏，多次沟通对方不愿维修也不赔偿。", amount="5000")
-    _step(c, "request_mediation", r1)
+    _step(c, "request_mediation", r1)  # routed automatically: the explanation is on the case page
+
+    c = _file(users, "想请人评评理", "contract", "说来话长，这件事拖了很久，想找个懂行的人帮我们评评理，看看到底谁对谁错。",
+              respondent=("陈某", PartyKind.person, None))
+    _step(c, "request_mediation", r1)  # too little to go on: waits in the triage queue for orgadmin1
 
     c = _file(users, "物业费与停车位纠纷", "property_management",
               "物业公司要求补交两年物业费，但小区电梯长期故障、车位被占，我认为服务不到位。", amount="4200",
               respondent=("某物业服务有限公司", PartyKind.organisation, None))
     _step(c, "request_mediation", r1)
-    _step(c, "assign_mediator", oa, mediator_id=med.id)
 
     c = _file(users, "朋友借款两万元到期不还", "loan_debt",
               "2023年3月借给李建国两万元，有借条，约定一年归还，至今未还。", amount="20000")
     _step(c, "request_mediation", r1)
-    _step(c, "assign_mediator", oa, mediator_id=med.id)
-    _step(c, "record_failure", med, "被申请人承认借款但拒绝提出还款计划，双方无法达成一致。")
+    _step(c, "record_failure", c.mediator, "被申请人承认借款但拒绝提出还款计划，双方无法达成一致。")
     _step(c, "file_lawsuit", r1, court_id=court.id)
 
     c = _file(users, "工地拖欠三个月工资", "labour_wages",
@@ -163,10 +165,8 @@ def _seed_cases(users: dict[str, User], orgs: dict[str, Organisation]) -> None:
 
     c = _file(users, "车位被邻居长期占用", "neighbour", "邻居长期把电动车停在我家车位上，多次劝说无效。")
     _step(c, "request_mediation", r1)
-    _step(c, "assign_mediator", oa, mediator_id=med.id)
-    _step(c, "record_settlement", med, "双方同意：李建国即日起不再占用车位，并向王秀英赔礼道歉。")
+    _step(c, "record_settlement", c.mediator, "双方同意：李建国即日起不再占用车位，并向王秀英赔礼道歉。")
 
     c = _file(users, "网购家电质量问题", "consumer", "在本地电器店购买的空调安装一周就不制冷，商家拒绝退换。", amount="3200",
               respondent=("某电器商行", PartyKind.organisation, None))
     _step(c, "withdraw", r1, "商家已同意退货，撤回申请。")
-    _ = (arb, clerk)  # arbitrator1 and court1 act on these cases in the demo itself

@@ -14,6 +14,7 @@ from app.routing import CaseSnapshot, Classification, MediatorMatch, MediatorSna
     engine_from_text, load_engine
 
 CATEGORIES_FILE = "categories.yaml"
+TIER_ZH = {"village": "村（社区）级", "town": "乡镇（街道）级", "county": "县（区）级"}
 _engines_by_version: dict[str, RoutingEngine] = {}
 # The resident's chosen category must be among the classifier's first few, or a person looks first.
 AGREEMENT_DEPTH = 3
@@ -139,3 +140,11 @@ def related_for(case: Case, limit: int = 200) -> list[dict]:
     found = current_engine().related_cases(case_snapshot(case), [case_snapshot(c) for c in earlier])
     return [{"case_id": r.case_id, "score": round(r.score, 1), "reasons": r.reasons} for r in found[:10]]
 
+
+
+def summary(choice: RoutingChoice) -> str:
+    """One line for the case history: the words that matched and where the case went."""
+    top = choice.classification.top
+    words = "、".join(dict.fromkeys(m.found for m in (top.matched if top else []) if m.kind != "negative"))
+    best = choice.best
+    return f"识别依据：{words or '—'}；分派至{best.organisation_name}（{TIER_ZH.get(best.tier, best.tier)}）{best.name}"

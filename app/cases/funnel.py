@@ -49,8 +49,14 @@ TRANSITIONS: tuple[Transition, ...] = (
                "问题已解决", "Resolved by the answer"),
     Transition("request_mediation", ((Stage.assess, S.assessed),), (Stage.mediate, S.awaiting_assignment),
                "applicant", "申请调解", "Request mediation", guards=("mediable", "mediation_org_exists")),
+    Transition("auto_assign", ((Stage.mediate, S.awaiting_assignment),), (Stage.mediate, S.in_progress),
+               "system", "系统匹配调解员", "Matched to a mediator", fields=("mediator_id",)),
     Transition("assign_mediator", ((Stage.mediate, S.awaiting_assignment),), (Stage.mediate, S.in_progress),
                "org_admin", "分派调解员", "Assign a mediator", fields=("mediator_id",)),
+    Transition("request_other_mediator", ((Stage.mediate, S.in_progress),), (Stage.mediate, S.in_progress),
+               "applicant", "申请更换调解员", "Ask for another mediator", guards=("first_change_request",)),
+    Transition("reassign_mediator", ((Stage.mediate, S.in_progress),), (Stage.mediate, S.in_progress),
+               "org_admin", "改派调解员", "Reassign the mediator", reason_required=True, fields=("mediator_id",)),
     Transition("record_settlement", ((Stage.mediate, S.in_progress),), (Stage.closed, S.settled),
                "mediator", "记录调解成功", "Record settlement", reason_required=True),
     Transition("record_failure", ((Stage.mediate, S.in_progress),), (Stage.mediate, S.failed),
@@ -99,6 +105,7 @@ ACTORS: dict[str, Callable[[Case, User], bool]] = {
     "party_or_arbitrator": lambda case, user: case.is_party(user) or (
         user.role == Role.arbitrator and user.organisation_id == case.arbitration_body_id),
     "court_clerk": lambda case, user: user.role == Role.court_clerk and user.organisation_id == case.court_id,
+    "system": lambda case, user: user is None,
 }
 # Marked with N_ and translated when shown (gettext(ACTOR_REFUSALS[actor])).
 ACTOR_REFUSALS = {
@@ -109,6 +116,7 @@ ACTOR_REFUSALS = {
     "arbitrator": N_("只有受理本案的仲裁机构的仲裁员可以执行此操作。"),
     "party_or_arbitrator": N_("只有当事人或本案仲裁员可以执行此操作。"),
     "court_clerk": N_("只有受理本案的人民法院立案庭可以执行此操作。"),
+    "system": N_("此步骤由系统自动完成。"),
 }
 
 
@@ -172,7 +180,14 @@ def _guard_arbitration_body_exists(case, rules, ctx):
     return None if ctx.get("arbitration_body_available", True) else gettext("暂无可受理本案的仲裁机构。")
 
 
+def _guard_first_change_request(case, rules, ctx):
+    if any(d.kind == "resident_request" for d in case.routing_decisions):
+        return gettext("您已申请过一次更换调解员。如仍有异议，请联系调解组织管理员。")
+    return None
+
+
 GUARDS = {
+    "first_change_request": _guard_first_change_request,
     "has_category": _guard_has_category,
     "has_respondent": _guard_has_respondent,
     "mediable": _guard_mediable,
@@ -193,7 +208,7 @@ def refusal(case: Case, action: str, user: User, rules: Rules, ctx: dict | None 
     if (case.stage, case.status) not in t.sources:
         return 409, gettext("案件当前处于“%(stage)s·%(status)s”，不能“%(action)s”。",
                             stage=case.stage.label, status=case.status.label, action=t.label)
-    if not ACTORS[t.actor](case, user):
+    if user is None and t.actor != "system" or not ACTORS[t.actor](case, user):
         return 403, gettext(ACTOR_REFUSALS[t.actor])
     for name in t.guards:
         message = GUARDS[name](case, rules, ctx or {})

@@ -175,10 +175,16 @@ class Case(db.Model):
     def can_add_evidence(self, user: User) -> bool:
         return self.stage != Stage.closed and self.is_party(user)
 
+    def administers(self, user: User) -> bool:
+        """The platform admin, or an admin of the organisation handling the mediation."""
+        return user.role == Role.admin or (
+            user.role == Role.org_admin and self.organisation_id is not None
+            and user.organisation_id == self.organisation_id)
+
     def can_assign(self, user: User) -> bool:
-        return (self.stage == Stage.mediate and self.status == CaseStatus.awaiting_assignment
-                and (user.role == Role.admin
-                     or (user.role == Role.org_admin and user.organisation_id == self.organisation_id)))
+        """Assign from the triage queue, or reassign (with a reason) while mediation runs."""
+        return (self.stage == Stage.mediate and self.status in (CaseStatus.awaiting_assignment, CaseStatus.in_progress)
+                and self.administers(user))
 
     @staticmethod
     def visible_to(user: User):

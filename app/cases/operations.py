@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from app.accounts.models import Organisation, OrgType, Role, Tier, User
-from app.cases import funnel
+from app.cases import assignment, funnel
 from app.cases.models import GENESIS_HASH, Case, CaseEvent, CaseParty, CaseStatus, EvidenceFile, PartyKind, \
     PartyRole, Stage
 from app.cases.rules import Rules
@@ -159,11 +159,23 @@ def _effect(case: Case, t: funnel.Transition, data: dict, rules: Rules) -> None:
     """Fill in the columns a step needs (its target stage's CHECK constraints)."""
     if t.action == "request_mediation":
         case.organisation = _mediation_org(case)
-    elif t.action == "assign_mediator":
+    elif t.action in ("assign_mediator", "reassign_mediator"):
         mediator = db.session.get(User, int(data.get("mediator_id") or 0))
         if mediator is None or mediator.role != Role.mediator or mediator.organisation_id != case.organisation_id:
             raise TransitionRefused(gettext("请选择本调解组织的一名调解员。"), 422)
+        if mediator.id == case.mediator_id:
+            raise TransitionRefused(gettext("请选择另一位调解员。"), 422)
         case.mediator = mediator
+    elif t.action == "auto_assign":
+        mediator = db.session.get(User, int(data["mediator_id"]))
+        case.mediator, case.organisation = mediator, mediator.organisation
+    elif t.action == "request_other_mediator":
+        choice = assignment.choose_mediator(case, assignment.current_engine(), exclude_ids={case.mediator_id})
+        if choice.best is None:
+            raise TransitionRefused(gettext("暂时没有其他可接案的调解员，请联系调解组织管理员。"), 409)
+        data["routing_choice"] = choice
+        mediator = db.session.get(User, choice.best.mediator_id)
+        case.mediator, case.organisation = mediator, mediator.organisation
     elif t.action == "request_arbitration":
         case.arbitration_body = _arbitration_body(case, rules)
     elif t.action == "file_lawsuit":
@@ -208,8 +220,27 @@ def transition(case: Case, action: str, actor: User, rules: Rules, *, reason: st
     case.updated_at = utcnow()
     db.session.flush()
     event = append_event(case, actor, action, before, reason)
+    _record_routing(case, t, actor, reason, data or {}, rules)
     case_transitioned.send(case, transition=t, actor=actor, event=event)
     return event
+
+
+def _record_routing(case: Case, t: funnel.Transition, actor: User | None, reason: str, data: dict,
+                    rules: Rules) -> None:
+    """Route a case entering mediation, and keep the explanation of every (re)assignment."""
+    if t.action == "request_mediation":
+        choice = assignment.choose_mediator(case, assignment.current_engine())
+        if choice.best is None:  # a person decides: the case waits in the organisation's triage queue
+            assignment.record_decision(case, choice, "triage", None)
+            return
+        transition(case, "auto_assign", None, rules, reason=assignment.summary(choice),
+                   data={"mediator_id": choice.best.mediator_id})
+        assignment.record_decision(case, choice, "auto", None)
+    elif t.action == "request_other_mediator":
+        assignment.record_decision(case, data["routing_choice"], "resident_request", actor, reason or None)
+    elif t.action in ("assign_mediator", "reassign_mediator"):
+        choice = assignment.choose_mediator(case, assignment.current_engine())
+        assignment.record_decision(case, choice, "override", actor, reason or None, mediator=case.mediator)
 
 
 # --- evidence ----------------------------------------------------------------------------

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role, User
 from app.cases.forms import StepForm
 from app.cases.models import Case, CaseStatus, Stage
+from app.cases.assignment import case_snapshot, current_engine, mediator_snapshots
+from app.cases import operations
 from app.cases.operations import mediators_for
+from app.cases.rules import current_rules
 from app.cases.views import load_case
-from app.core.errors import DomainError
+from app.core.errors import DomainError, TransitionRefused
 from app.extensions import db
 
 bp = Blueprint("mediation", __name__)
@@ -53,17 +56,40 @@ def mediator_loads(mediators: list[User]) -> dict[int, int]:
     return {mid: n for mid, n in rows}
 
 
-@bp.route("/org/cases/<int:case_id>/assign")
+@bp.route("/org/cases/<int:case_id>/assign", methods=["GET", "POST"])
 @login_required
 def assign(case_id: int):
+    """Assign from the triage queue, or reassign with a reason; errors are shown next to the field."""
     case = load_case(case_id)
     if not case.can_assign(current_user):
-        if case.mediator_id and current_user.role in (Role.org_admin, Role.admin) and case.organisation_id in (
-                current_user.organisation_id, None) or (case.mediator_id and current_user.role == Role.admin):
-            raise DomainError(gettext("此案件已分派给调解员%(mediator)s，当前为“%(status)s”，无需再分派。",
-                                      mediator=case.mediator.display_name, status=case.status.label), 409)
+        if case.administers(current_user):
+            raise DomainError(gettext("案件当前为“%(stage)s·%(status)s”，不能分派调解员。",
+                                      stage=case.stage.label, status=case.status.label), 409)
         abort(403)
-    mediators = mediators_for(case)
+    action = "assign_mediator" if case.status == CaseStatus.awaiting_assignment else "reassign_mediator"
     form = StepForm(version=case.version)
-    return render_template("mediation/assign.html", case=case, mediators=mediators,
-                           loads=mediator_loads(mediators), form=form)
+    if form.validate_on_submit():
+        try:
+            operations.transition(case, action, current_user, current_rules(), reason=form.reason.data,
+                                  data={"mediator_id": form.mediator_id.data}, seen_version=form.version.data)
+        except TransitionRefused as exc:
+            if exc.status_code != 422:
+                raise
+            db.session.rollback()
+            case = db.session.get(Case, case_id)
+            form.reason.errors = [exc.message]
+        else:
+            db.session.commit()
+            flash(gettext("已分派调解员：%(name)s。", name=case.mediator.display_name), "success")
+            return redirect(url_for("mediation.org_board"))
+    return _render_assign(case, action, form)
+
+
+def _render_assign(case: Case, action: str, form: StepForm):
+    mediators = mediators_for(case)
+    ranking = {m.mediator_id: m for m in current_engine().match(
+        case_snapshot(case), mediator_snapshots(), limit=None, include_excluded=True)}
+    mediators.sort(key=lambda u: (ranking[u.id].excluded is not None, -ranking[u.id].score, u.id)
+                   if u.id in ranking else (True, 0, u.id))
+    return render_template("mediation/assign.html", case=case, mediators=mediators, ranking=ranking,
+                           action=action, loads=mediator_loads(mediators), form=form), (422 if form.errors else 200)

@@ -131,7 +131,7 @@ def test_deleting_an_event_in_the_middle_breaks_the_chain(app, demo):
     with app.app_context():
         case_id = db.session.scalar(sa.select(Case.id).where(Case.title == "朋友借款两万元到期不还"))
         event = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case_id,
-                                                              CaseEvent.action == "assign_mediator")).one()
+                                                              CaseEvent.action == "auto_assign")).one()
         with db.engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM case_events WHERE id = :id"), {"id": event.id})
         checked, broken = verify_chain()
@@ -145,7 +145,7 @@ def test_each_event_links_to_the_previous_one(app, demo):
     with app.app_context():
         case_id = db.session.scalar(sa.select(Case.id).where(Case.title == "车位被邻居长期占用"))
         events = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)).all()
-        assert [e.action for e in events] == ["file", "request_mediation", "assign_mediator", "record_settlement"]
+        assert [e.action for e in events] == ["file", "request_mediation", "auto_assign", "record_settlement"]
         assert events[0].prev_hash == GENESIS
         for before, after in zip(events, events[1:]):
             assert after.prev_hash == before.hash

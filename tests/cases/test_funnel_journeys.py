@@ -40,21 +40,17 @@ def load(app, case_id):
         return case.stage.value, case.status.value, case.court_case_number, events
 
 
-def test_a_file_assess_assign_settle_close(app, demo, make_web):
-    resident, orgadmin, mediator = make_web(), make_web(), make_web()
+def test_a_file_assess_route_settle_close(app, demo, make_web):
+    """File, read the assessment, ask for mediation: routed to a village mediator who records a settlement."""
+    resident, mediator = make_web(), make_web()
     resident.login("resident1")
     case_id = file_dispute(resident, "邻居空调外机噪音扰民", "neighbour", "邻居家空调外机正对我家卧室窗户，夜间噪音很大，协商无果。")
     page = resident.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "初步评估" in page and "邻里纠纷" in page and "申请调解" in page
     assert step(resident, case_id, "request_mediation").status_code == 302
-
-    orgadmin.login("orgadmin1")
-    board = orgadmin.get("/org/cases").get_data(as_text=True)
-    assert "邻居空调外机噪音扰民" in board
-    assign_page = orgadmin.get(f"/org/cases/{case_id}/assign").get_data(as_text=True)
-    mediator_id = re.search(r'name="mediator_id" value="(\d+)"[^>]*>\s*张桂兰', assign_page).group(1)
-    resp = step(orgadmin, case_id, "assign_mediator", page=f"/org/cases/{case_id}/assign", mediator_id=mediator_id)
-    assert resp.status_code == 302
+    page = resident.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "为什么由这位调解员办理" in page and "张桂兰" in page and "团结社区人民调解委员会" in page
+    assert "村（社区）级" in page and "邻居" in page  # the tier and the words that matched
 
     mediator.login("mediator1")
     assert "邻居空调外机噪音扰民" in mediator.get("/mediator/inbox").get_data(as_text=True)
@@ -62,22 +58,19 @@ def test_a_file_assess_assign_settle_close(app, demo, make_web):
     assert resp.status_code == 302
 
     assert load(app, case_id)[:2] == ("closed", "settled")
-    assert load(app, case_id)[3] == ["file", "request_mediation", "assign_mediator", "record_settlement"]
+    assert load(app, case_id)[3] == ["file", "request_mediation", "auto_assign", "record_settlement"]
     dashboard = resident.get("/my/cases").get_data(as_text=True)
     assert "调解成功" in dashboard
 
 
 def test_b_mediation_fails_then_court_accepts(app, demo, make_web):
-    resident, orgadmin, mediator, clerk = make_web(), make_web(), make_web(), make_web()
+    resident, mediator, clerk = make_web(), make_web(), make_web()
     resident.login("resident1")
     case_id = file_dispute(resident, "借款五万元到期不还", "loan_debt", "2024年借给对方五万元，有借条和转账记录，到期拒不归还。",
                            amount="50000")
     step(resident, case_id, "request_mediation")
-    orgadmin.login("orgadmin1")
-    page = orgadmin.get(f"/org/cases/{case_id}/assign").get_data(as_text=True)
-    mediator_id = re.search(r'name="mediator_id" value="(\d+)"[^>]*>\s*张桂兰', page).group(1)
-    step(orgadmin, case_id, "assign_mediator", page=f"/org/cases/{case_id}/assign", mediator_id=mediator_id)
-    mediator.login("mediator1")
+    assert load(app, case_id)[:2] == ("mediate", "in_progress")
+    mediator.login(mediator_of(app, case_id))
     assert step(mediator, case_id, "record_failure", reason="被申请人拒绝还款计划。").status_code == 302
     assert load(app, case_id)[:2] == ("mediate", "failed")
 
@@ -96,6 +89,14 @@ def test_b_mediation_fails_then_court_accepts(app, demo, make_web):
     assert (stage, status, number) == ("litigate", "accepted", "(2026)皖0202民初123号")
     assert events[-2:] == ["file_lawsuit", "accept_filing"]
     assert "(2026)皖0202民初123号" in resident.get(f"/cases/{case_id}").get_data(as_text=True)
+
+
+def mediator_of(app, case_id):
+    """The username of the mediator the case was routed to."""
+    from app.extensions import db
+
+    with app.app_context():
+        return db.session.get(Case, case_id).mediator.username
 
 
 def _version(app, case_id):
@@ -155,19 +156,9 @@ def test_d_family_case_is_never_offered_arbitration(app, demo, make_web):
     resp = step(resident, case_id, "request_arbitration")
     assert resp.status_code == 409 and "依法不能仲裁" in resp.get_data(as_text=True)
     step(resident, case_id, "request_mediation")
-    mediator = make_web()
-    orgadmin = make_web()
-    orgadmin.login("orgadmin1")
-    mediator_id = re.search(r'name="mediator_id" value="(\d+)"', orgadmin.get(f"/org/cases/{case_id}/assign")
-                            .get_data(as_text=True)).group(1)
-    step(orgadmin, case_id, "assign_mediator", page=f"/org/cases/{case_id}/assign", mediator_id=mediator_id)
     # Even after failed mediation the resident is not offered arbitration.
-    from app.accounts.models import User
-    from app.extensions import db
-
-    with app.app_context():
-        username = db.session.get(User, int(mediator_id)).username
-    mediator.login(username)
+    mediator = make_web()
+    mediator.login(mediator_of(app, case_id))
     assert step(mediator, case_id, "record_failure", reason="兄弟之间分歧较大。").status_code == 302
     assert load(app, case_id)[:2] == ("mediate", "failed")
     page = resident.get(f"/cases/{case_id}").get_data(as_text=True)
