@@ -1,7 +1,7 @@
 """The case, its parties, evidence and hash-chained history."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -78,6 +78,8 @@ class Case(db.Model):
     amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
     description: Mapped[str] = mapped_column(sa.Text)
     desired_outcome: Mapped[str | None] = mapped_column(sa.Text)
+    began_on: Mapped[date | None] = mapped_column()    # when the dispute began
+    learned_on: Mapped[date | None] = mapped_column()  # when the applicant knew of the harm: limitation runs from here
     region_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
     has_arbitration_agreement: Mapped[bool] = mapped_column(default=False)
     filed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
@@ -123,6 +125,7 @@ class Case(db.Model):
                            name="court_case_number"),
         sa.CheckConstraint("(stage = 'closed') = (closed_at IS NOT NULL)", name="closed_at"),
         sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_non_negative"),
+        sa.CheckConstraint("learned_on IS NULL OR began_on IS NULL OR learned_on >= began_on", name="learned_after_began"),
     )
 
     @property
