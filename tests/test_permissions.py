@@ -15,7 +15,16 @@ from flask import url_for
 from app.cases.models import Case, EvidenceFile
 
 TITLE = "物业费与停车位纠纷"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
+def _png() -> bytes:
+    """A real 4x4 PNG, encoded as the upload pipeline re-encodes images (so the stored bytes are equal)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+PNG = _png()
 EVIDENCE_NAME = "物业收据.png"
 
 ROLES = ("anonymous", "resident1", "resident2", "grid1", "mediator1", "mediator3", "orgadmin1", "orgadmin2",

@@ -299,6 +299,8 @@ class EvidenceFile(db.Model):
     content_type: Mapped[str] = mapped_column(sa.String(60))
     size_bytes: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # The random name the file is stored under (never derived from its name or content).
+    storage_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     description: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

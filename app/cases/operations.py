@@ -243,47 +243,6 @@ def _record_routing(case: Case, t: funnel.Transition, actor: User | None, reason
         assignment.record_decision(case, choice, "override", actor, reason or None, mediator=case.mediator)
 
 
-# --- evidence ----------------------------------------------------------------------------
-_SIGNATURES = (
-    (b"%PDF-", "application/pdf", 0),
-    (b"\xff\xd8\xff", "image/jpeg", 0),
-    (b"\x89PNG\r\n\x1a\n", "image/png", 0),
-    (b"ID3", "audio/mpeg", 0),
-    (b"ftyp", "video/mp4", 4),
-)
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    """The evidence type from the file's first bytes, never from its name."""
-    for magic, mime, offset in _SIGNATURES:
-        if head[offset:offset + len(magic)] == magic:
-            return mime
-    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # MPEG audio frame sync
-        return "audio/mpeg"
-    return None
-
-
-def add_evidence(case: Case, uploader: User, filename: str, data: bytes, store: FileStorage,
-                 max_bytes: int, description: str | None = None) -> EvidenceFile:
-    """Check the file by content and size, store it, record it in the case's history."""
-    if not case.can_add_evidence(uploader):
-        raise DomainError(gettext("您不能为此案件上传证据。"), 403)
-    if not data:
-        raise DomainError(gettext("上传的文件是空的。"), 422)
-    if len(data) > max_bytes:
-        raise DomainError(gettext("文件超过 %(mb)s MB，请压缩后再上传。", mb=max_bytes // (1024 * 1024)), 413)
-    mime = sniff_content_type(data[:16])
-    if mime is None:
-        raise DomainError(gettext("只接受 PDF、JPEG、PNG、MP3 或 MP4 文件（按文件内容判断）。"), 422)
-    digest = store.put(data)
-    evidence = EvidenceFile(case=case, uploaded_by_id=uploader.id, original_name=(filename or "evidence")[-200:],
-                            content_type=mime, size_bytes=len(data), sha256=digest, description=description)
-    db.session.add(evidence)
-    db.session.flush()
-    append_event(case, uploader, "add_evidence", (case.stage, case.status), evidence.original_name)
-    return evidence
-
-
 # --- audit -------------------------------------------------------------------------------
 def verify_chain() -> tuple[int, str | None]:
     """Check every case's event chain; return (events checked, description of the first broken link)."""

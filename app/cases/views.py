@@ -7,6 +7,7 @@ from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role
+from app.cases import evidence as evidence_ops
 from app.cases import funnel, operations
 from app.cases.forms import CaseForm, EvidenceForm, StepForm
 from app.cases.models import Case, CaseEvent, EvidenceFile, PartyKind, PartyRole
@@ -97,7 +98,7 @@ def _maybe_store_evidence(case: Case, upload, form) -> None:
     if not upload or not getattr(upload, "filename", ""):
         return
     try:
-        operations.add_evidence(case, current_user, upload.filename, upload.read(), storage(),
+        evidence_ops.add_evidence(case, current_user, upload.filename, upload.read(), storage(),
                                 current_app.config["MAX_EVIDENCE_BYTES"])
     except DomainError as exc:
         form.evidence.errors = list(form.evidence.errors or []) + [exc.message]
@@ -188,7 +189,7 @@ def upload_evidence(case_id: int):
     case = load_case(case_id)
     form = EvidenceForm()
     if form.validate_on_submit() and form.file.data:
-        operations.add_evidence(case, current_user, form.file.data.filename, form.file.data.read(), storage(),
+        evidence_ops.add_evidence(case, current_user, form.file.data.filename, form.file.data.read(), storage(),
                                 current_app.config["MAX_EVIDENCE_BYTES"], form.description.data or None)
         db.session.commit()
         flash(gettext("证据已上传。"), "success")
@@ -203,7 +204,7 @@ def download_evidence(case_id: int, evidence_id: int):
     evidence = db.session.get(EvidenceFile, evidence_id)
     if evidence is None or evidence.case_id != case.id:
         abort(404)
-    response = send_file(storage().open(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
+    response = send_file(storage().open(evidence.storage_key or evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
                          download_name=evidence.original_name)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
 
 class FileStorage:
-    """Stores bytes by their SHA-256 under root/ab/cdef...; never under static/."""
+    """Stores bytes under root/ab/cdef... by their SHA-256 or a random name; never under static/."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
 
     def _path(self, sha256: str) -> Path:
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
-            raise ValueError("not a SHA-256 hex digest")
+            raise ValueError("not a 64-character hex key")
         return self.root / sha256[:2] / sha256[2:]
 
     def put(self, data: bytes) -> str:
@@ -30,8 +31,20 @@ class FileStorage:
             os.replace(tmp, path)
         return digest
 
-    def open(self, sha256: str):
-        return self._path(sha256).open("rb")
+    def put_random(self, data: bytes) -> str:
+        """Store data under a new random name (64 hex characters) and return the name."""
+        key = secrets.token_hex(32)
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        return key
+
+    def open(self, key: str):
+        """Open a stored file by its key (a SHA-256 or a random name)."""
+        return self._path(key).open("rb")
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
