@@ -60,6 +60,12 @@ class Config:
     LANGUAGES = ("zh", "en")
     RULES_DIR = PROJECT_ROOT / "mediation_rules"
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "jiefen-demo")
+    # Rate limits (Flask-Limiter). Storage: RATELIMIT_STORAGE_URI, else REDIS_URL, else memory (create_app).
+    CONSULT_RATE_LIMIT = os.environ.get("CONSULT_RATE_LIMIT", "30/minute")   # questions per IP on /consult
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "jiefen"
+    RATELIMIT_SWALLOW_ERRORS = True          # Redis down: answer the question rather than fail the page
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
 
 class TestConfig(Config):
@@ -67,6 +73,9 @@ class TestConfig(Config):
 
     ENV_NAME = "testing"
     TESTING = True
+    # In memory and out of reach: only tests/consult/test_rate_limit.py lowers the limit (for its own IP).
+    RATELIMIT_STORAGE_URI = "memory://"
+    CONSULT_RATE_LIMIT = "100000/minute"
 
 
 class ProdConfig(Config):

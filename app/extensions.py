@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised in create_app."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -25,3 +27,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Storage: Redis when REDIS_URL is set, else in-process memory (create_app sets RATELIMIT_STORAGE_URI).
+# No default limits: each route that needs one says so (the consult page does).
+limiter = Limiter(key_func=get_remote_address)

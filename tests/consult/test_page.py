@@ -1,0 +1,116 @@
+"""The consult page through HTTP with CSRF on: anonymous asking, answers with their citations, feedback
+recorded on the question's row, and nobody else able to change it."""
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+from app.consult.models import ConsultQuery
+
+QUESTION = "老板拖欠我三个月工资不给怎么办"
+
+
+def rows(app) -> list[ConsultQuery]:
+    from app.extensions import db
+
+    with app.app_context():
+        found = db.session.scalars(sa.select(ConsultQuery).order_by(ConsultQuery.id)).all()
+        db.session.expunge_all()
+        return found
+
+
+def ask(web, question=QUESTION):
+    resp = web.get(f"/consult?q={quote(question)}")
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True)
+
+
+def feedback_url(page: str) -> str:
+    return re.search(r'action="(/consult/\d+/feedback)"', page).group(1)
+
+
+def test_anonymous_question_gets_answers_with_citations_and_is_recorded(app, web):
+    page = ask(web)
+    assert "老板拖欠我三个月工资不给，我该怎么要？" in page          # the best entry's question
+    assert "《劳动合同法》第30条" in page and "《劳动争议调解仲裁法》第5条" in page
+    assert "劳动争议要先仲裁、后起诉" in page                        # the labour arbitration hint
+    assert "这解决了我的问题吗？" in page
+    shown = page.count('class="card kb-answer"')
+    assert 1 <= shown <= 3
+    assert f'href="/cases/new?q={quote(QUESTION)}"' in page          # "我还需要帮助" carries the question
+    [row] = rows(app)
+    assert row.question == QUESTION and row.user_id is None and row.resolved is None
+    assert row.entry_ids[0] == "lw-unpaid" and len(row.entry_ids) == shown and row.category == "labour_wages"
+
+
+def test_an_empty_visit_records_nothing(app, web):
+    page = web.get("/consult").get_data(as_text=True)
+    assert "在线咨询" in page and "这解决了我的问题吗？" not in page
+    assert rows(app) == []
+
+
+def test_no_answer_still_offers_a_case(app, web):
+    page = ask(web, "今天天气怎么样")
+    assert "知识库里暂时没有合适的解答" in page and "我还需要帮助：提交纠纷" in page
+    assert "这解决了我的问题吗？" not in page          # nothing was answered: nothing to rate
+    assert rows(app)[0].entry_ids == []
+
+
+def test_feedback_yes_is_recorded_and_can_be_changed_by_who_asked(app, web):
+    page = ask(web)
+    resp = web.post(feedback_url(page), {"resolved": "yes"})
+    assert resp.status_code == 302 and re.search(r"/consult/\d+#feedback$", resp.headers["Location"])
+    assert rows(app)[0].resolved is True and rows(app)[0].feedback_at is not None
+    shown = web.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "谢谢您的反馈" in shown and "您已告诉我们：问题解决了" in shown and "《劳动合同法》第30条" in shown
+    assert web.post(feedback_url(page), {"resolved": "no"}, page=resp.headers["Location"]).status_code == 302
+    assert rows(app)[0].resolved is False
+    from app.consult.operations import resolved_at_consult
+
+    with app.app_context():
+        assert resolved_at_consult() == {"asked": 1, "resolved": 0, "not_resolved": 1, "resolved_share": 0.0}
+
+
+def test_feedback_needs_the_csrf_token(app, web):
+    page = ask(web)
+    resp = web.client.post(feedback_url(page), data={"resolved": "yes"})
+    assert resp.status_code == 400 and "CSRF" in resp.get_data(as_text=True)
+    assert rows(app)[0].resolved is None
+
+
+def test_feedback_needs_yes_or_no(app, web):
+    page = ask(web)
+    assert web.post(feedback_url(page), {"resolved": "maybe"}).status_code == 400
+    assert rows(app)[0].resolved is None
+
+
+def test_someone_else_cannot_see_or_change_your_feedback(app, make_web):
+    mine, other = make_web(), make_web()
+    url = feedback_url(ask(mine))
+    ask(other, "房东不退押金")                       # the other visitor has a session and a CSRF token too
+    assert other.post(url, {"resolved": "no"}).status_code == 404
+    assert other.get(url.rsplit("/", 1)[0]).status_code == 404
+    assert rows(app)[0].resolved is None
+    assert mine.post(url, {"resolved": "yes"}).status_code == 302
+    assert rows(app)[0].resolved is True
+
+
+def test_a_signed_in_resident_is_recorded_and_may_answer_from_another_browser(app, demo, make_web):
+    phone, laptop = make_web(), make_web()
+    phone.login("resident1")
+    url = feedback_url(ask(phone))
+    laptop.login("resident1")
+    assert laptop.post(url, {"resolved": "yes"}, page="/consult").status_code == 302
+    row = rows(app)[0]
+    assert row.user_id is not None and row.resolved is True
+
+
+def test_the_knowledge_index_is_built_once_per_process(app, web):
+    from app.consult import operations
+
+    ask(web)
+    with app.app_context():
+        first = operations.retriever()
+        assert operations.retriever() is first
