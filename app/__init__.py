@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, has_request_context, request
 
 from app.config import CONFIGS, PROJECT_ROOT, ProdConfig, load_or_create_secret_key
-from app.extensions import babel, csrf, db, login_manager, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def _select_locale() -> str:
@@ -51,9 +51,11 @@ def create_app(config: Any = None) -> Flask:
     register_error_handlers(app)
     register_request_hooks(app)
     from app.cases.rules import current_rules
+    from app.consult.operations import knowledge_base
 
     with app.app_context():
         current_rules()  # validate mediation_rules/ at start-up: a broken rule file stops the app here
+        knowledge_base()  # likewise mediation_rules/knowledge/*.yaml (KnowledgeError lists every problem)
     return app
 
 
@@ -77,11 +79,14 @@ def _init_extensions(app: Flask) -> None:
     from app.core import rules_store  # noqa: F401  (registers the RuleVersion model)
 
     login_manager.user_loader(load_user_from_session_token)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.analytics.views import bp as analytics_bp
+    from app.cases.assessment_views import bp as assessment_bp
     from app.cases.views import bp as cases_bp
     from app.consult.views import bp as consult_bp
     from app.core.views import bp as core_bp
@@ -90,14 +95,16 @@ def _register_blueprints(app: Flask) -> None:
     from app.rules_admin.views import bp as rules_admin_bp
 
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
-               rules_admin_bp):
+               rules_admin_bp, assessment_bp):
         app.register_blueprint(bp)
 
 
 def _register_cli(app: Flask) -> None:
     from app.cli import audit_cli, seed_demo_command
+    from app.consult.cli import consult_cli
     from app.routing.cli import routing
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(routing)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(consult_cli)

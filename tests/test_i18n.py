@@ -99,7 +99,7 @@ def test_case_page_in_english_for_resident1(app, demo, make_web):
     page = text(resident.get(f"/cases/{case_id}"))
     for phrase in ("Case #%d" % case_id, "First assessment", "Type of dispute", "Neighbours", "Amount involved",
                    "¥8000.00", "Parties", "<strong>Applicant</strong>: 王秀英 (Person)", "Next steps",
-                   "Request mediation", "We suggest trying mediation first", "Case history", "Filed",
+                   "Request mediation", "We suggest trying mediation first", "Case history", "Started the intake",
                    "Evidence", "Upload", "Progress of the dispute", "Assess"):
         assert phrase in page, phrase
     assert "初步评估" not in page and "申请调解" not in page and "纠纷经过" not in page

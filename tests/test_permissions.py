@@ -47,6 +47,13 @@ NO_REASON = (422, "需要填写说明或理由")
 EXPECTED = {
     "/cases/<int:case_id>": {
         "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/assessment": {  # the assessment report and its PDF: whoever sees the case
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/assessment.pdf": {
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/intake/<int:step>": {  # the wizard only edits drafts: the filer is sent to the case
+        "GET": row(resident1=302, mediator1=403, orgadmin1=403, admin=403),
+        "POST": row(resident1=302, mediator1=403, orgadmin1=403, admin=403)},
     "/cases/<int:case_id>/edit": {  # the intake is frozen once mediation has started
         "GET": row(resident1=FROZEN, mediator1=403, orgadmin1=403, admin=403),
         "POST": row(resident1=FROZEN, mediator1=403, orgadmin1=403, admin=403)},
@@ -139,7 +146,7 @@ def test_every_case_rule_for(role, app, demo, make_web):
     requests = sorted(((text, m) for text in EXPECTED for m in EXPECTED[text]),
                       key=lambda tm: (tm[1] == "POST", "/steps/" in tm[0], tm[0]))
     for text, method in requests:
-        url = build(app, rules[text], case_id=before["id"], evidence_id=evidence_id, action="withdraw")
+        url = build(app, rules[text], case_id=before["id"], evidence_id=evidence_id, action="withdraw", step=1)
         expected = EXPECTED[text][method][role]
         status, must_show = expected if isinstance(expected, tuple) else (expected, None)
         resp = web.client.get(url) if method == "GET" else web.post(url, post_data(text, case_state(app)))
@@ -193,7 +200,7 @@ def test_admin_gets_404_for_a_case_that_does_not_exist(app, demo, make_web):
     admin.login("admin")
     missing = case_state(app)["id"] + 10_000
     for text, rule in case_rules(app).items():
-        url = build(app, rule, case_id=missing, evidence_id=evidence_id, action="withdraw")
+        url = build(app, rule, case_id=missing, evidence_id=evidence_id, action="withdraw", step=1)
         for method in methods(rule):
             resp = admin.get(url) if method == "GET" else admin.post(url, {"version": "1"})
             assert resp.status_code == 404, f"{method} {url}: {resp.status_code}"
@@ -238,8 +245,8 @@ def test_every_post_route_rejects_a_post_without_csrf_token(who, app, demo, make
             "title": "伪造的纠纷", "description": "这是一个伪造的跨站请求提交的纠纷。", "version": str(before["version"]),
             "reason": "伪造的撤回"}
     for rule in rules:
-        url = build(app, rule, case_id=before["id"], evidence_id=evidence_id, action="withdraw",
-                    category_id="neighbour")
+        url = build(app, rule, case_id=before["id"], evidence_id=evidence_id, action="withdraw", step=1,
+                    category_id="neighbour", query_id=1)
         payload = dict(data, file=(io.BytesIO(PNG), "x.png")) if rule.rule.endswith("/evidence") else data
         resp = web.client.post(url, data=payload)
         assert resp.status_code == 400, f"{who} POST {url}: {resp.status_code}"

@@ -20,6 +20,8 @@ def validate_phone_number(form, field) -> None:
     if field.data and not PHONE_RE.match(field.data.strip()):
         raise ValidationError(gettext("请输入有效的 11 位手机号码，例如 13800138000。"))
 
+TEL = {"inputmode": "tel", "autocomplete": "tel"}
+
 
 class LoginForm(FlaskForm):
     username = StringField(lazy_gettext("用户名"), validators=[DataRequired(lazy_gettext("请输入用户名。"))])
@@ -35,7 +37,7 @@ class RegisterForm(FlaskForm):
     ])
     display_name = StringField(lazy_gettext("姓名"), validators=[
         DataRequired(lazy_gettext("请输入您的姓名。")), Length(max=60, message=lazy_gettext("姓名最多 60 个字符。"))])
-    phone = StringField(lazy_gettext("手机号码"), validators=[Optional(), validate_phone_number])
+    phone = StringField(lazy_gettext("手机号码"), validators=[Optional(), validate_phone_number], render_kw=TEL)
     password = PasswordField(lazy_gettext("密码"), validators=[
         DataRequired(lazy_gettext("请设置密码。")), Length(10, 128, lazy_gettext("密码至少 10 个字符。"))])
     confirm = PasswordField(lazy_gettext("确认密码"), validators=[

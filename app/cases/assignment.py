@@ -1,6 +1,7 @@
 """Routing wired to the database: snapshots in, the routing engine's choice out, recorded with its reasons."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -129,17 +130,40 @@ def record_decision(case: Case, choice: RoutingChoice, kind: str, actor: User | 
     return decision
 
 
+def _respondent_snapshot(case: Case) -> CaseSnapshot:
+    """For related cases only the respondents count: an applicant's own earlier disputes are not a signal."""
+    respondents = case.respondents
+    return CaseSnapshot(id=case.id, text=case_text(case), category=case.category,
+                        party_user_ids=frozenset(p.user_id for p in respondents if p.user_id),
+                        party_names=frozenset(p.name for p in respondents))
+
+
+_REASON_PATTERNS = (
+    (re.compile(r"^same party user #(\d+)$"), lambda m: {"kind": "same_respondent_account"}),
+    (re.compile(r"^same party name (.+)$"), lambda m: {"kind": "same_respondent", "name": m.group(1)}),
+    (re.compile(r"^near-duplicate description \((\d+)%\)$"), lambda m: {"kind": "duplicate", "pct": int(m.group(1))}),
+)
+
+
+def _reason(text: str) -> dict:
+    for pattern, build in _REASON_PATTERNS:
+        if m := pattern.match(text):
+            return build(m)
+    return {"kind": "other", "text": text}
+
+
 def related_for(case: Case, limit: int = 200) -> list[dict]:
-    """Earlier cases with the same parties or a near-duplicate description (for the org admin)."""
-    names = [p.name for p in case.parties]
+    """Earlier cases against the same respondent or with a near-duplicate description (for the org admin)."""
+    names = [p.name for p in case.respondents]
     earlier = db.session.scalars(
         sa.select(Case).where(Case.id != case.id).where(
-            sa.or_(Case.id.in_(sa.select(CaseParty.case_id).where(CaseParty.name.in_(names))),
+            sa.or_(Case.id.in_(sa.select(CaseParty.case_id).where(CaseParty.role == PartyRole.respondent,
+                                                                  CaseParty.name.in_(names))),
                    Case.category == case.category))
         .order_by(Case.id.desc()).limit(limit)).all()
-    found = current_engine().related_cases(case_snapshot(case), [case_snapshot(c) for c in earlier])
-    return [{"case_id": r.case_id, "score": round(r.score, 1), "reasons": r.reasons} for r in found[:10]]
-
+    found = current_engine().related_cases(_respondent_snapshot(case), [_respondent_snapshot(c) for c in earlier])
+    return [{"case_id": r.case_id, "score": round(r.score, 1), "reasons": [_reason(t) for t in r.reasons]}
+            for r in found[:10]]
 
 
 def summary(choice: RoutingChoice) -> str:

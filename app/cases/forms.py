@@ -16,6 +16,8 @@ from app.core.validators import id_number_error, phone_error
 REGION_RE = r"^\d{6}(\d{3}){0,2}$"
 REGION_MESSAGE = lazy_gettext("地区代码应为 6、9 或 12 位数字（如 340202）。")
 
+TEL = {"inputmode": "tel", "autocomplete": "tel"}
+
 
 class PartyForm(Form):
     """One respondent; a blank second respondent is ignored."""
@@ -25,7 +27,7 @@ class PartyForm(Form):
                        default=PartyKind.person.value)
     name = StringField(lazy_gettext("姓名或单位名称"), validators=[
         Optional(), Length(max=120, message=lazy_gettext("最多 120 个字符。"))])
-    phone = StringField(lazy_gettext("手机号码"), validators=[Optional()])
+    phone = StringField(lazy_gettext("手机号码"), validators=[Optional()], render_kw={"inputmode": "tel", "autocomplete": "off"})
     id_number = StringField(lazy_gettext("身份证号码（选填）"), validators=[Optional()])
     region_code = StringField(lazy_gettext("所在地区代码"), validators=[
         Optional(), Regexp(REGION_RE, message=REGION_MESSAGE)])
@@ -61,7 +63,7 @@ class CaseForm(FlaskForm):
         Optional(), Length(max=120, message=lazy_gettext("最多 120 个字符。"))])
     region_code = StringField(lazy_gettext("您所在地区代码"), validators=[
         Optional(), Regexp(REGION_RE, message=REGION_MESSAGE)])
-    applicant_phone = StringField(lazy_gettext("您的手机号码"), validators=[Optional()])
+    applicant_phone = StringField(lazy_gettext("您的手机号码"), validators=[Optional()], render_kw=TEL)
     applicant_id_number = StringField(lazy_gettext("您的身份证号码（选填）"), validators=[Optional()])
     respondent1 = FormField(PartyForm, label=lazy_gettext("被申请人"))
     respondent2 = FormField(PartyForm, label=lazy_gettext("第二被申请人（选填）"))

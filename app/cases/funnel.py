@@ -83,7 +83,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 BY_ACTION = {t.action: t for t in TRANSITIONS}
 # Actions that are recorded in the history but are not funnel steps.
-OTHER_ACTIONS = {"file": ("提交纠纷", "Filed"), "edit": ("修改案件信息", "Edited"),
+OTHER_ACTIONS = {"draft": ("开始填写纠纷", "Started the intake"), "file": ("提交纠纷", "Filed"), "edit": ("修改案件信息", "Edited"),
                  "add_evidence": ("上传证据", "Evidence added")}
 
 

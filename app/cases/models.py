@@ -55,8 +55,8 @@ class PartyRole(LabelledEnum):
 
 
 class PartyKind(LabelledEnum):
-    person = ("person", "自然人", "Person")
-    organisation = ("organisation", "单位/组织", "Organisation")
+    person = ("person", "个人", "Person")
+    organisation = ("organisation", "单位（公司、商户等）", "Organisation (company, shop…)")
 
 
 def _stage_status_check() -> str:
@@ -115,7 +115,8 @@ class Case(db.Model):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         sa.CheckConstraint(_stage_status_check(), name="stage_status"),
-        sa.CheckConstraint("stage = 'consult' OR category IS NOT NULL", name="category_after_consult"),
+        # A dispute may close (resolved, withdrawn) while still a question without a category.
+        sa.CheckConstraint("stage IN ('consult', 'closed') OR category IS NOT NULL", name="category_after_consult"),
         sa.CheckConstraint("stage <> 'mediate' OR organisation_id IS NOT NULL", name="mediation_org"),
         sa.CheckConstraint("NOT (stage = 'mediate' AND status IN ('in_progress', 'failed')) "
                            "OR mediator_id IS NOT NULL", name="mediator_assigned"),
@@ -225,6 +226,19 @@ class CaseParty(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="parties")
     user: Mapped[User | None] = relationship()
+
+    def is_own(self, user: User) -> bool:
+        """The party themself, or the one who filed on their behalf (for the applicant's details)."""
+        return (self.user_id is not None and self.user_id == user.id) or (
+            self.role == PartyRole.applicant and self.case is not None and self.case.filed_by_id == user.id)
+
+    def phone_for(self, user: User) -> str:
+        """The phone number as this user may see it: whole for its owner, masked for everyone else."""
+        return (self.phone or "") if self.is_own(user) else self.masked_phone
+
+    def id_number_for(self, user: User) -> str:
+        """The ID number as this user may see it: whole for its owner, masked for everyone else."""
+        return (self.id_number or "") if self.is_own(user) else self.masked_id_number
 
     @property
     def masked_phone(self) -> str:

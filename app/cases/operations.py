@@ -94,6 +94,18 @@ def check_version(case: Case, seen_version: int | None) -> None:
         raise EditConflict(gettext(CONFLICT_MESSAGE))
 
 
+def replace_parties(case: Case, parties: list[PartyData]) -> None:
+    """Replace the parties, keeping respondents' linked accounts by position."""
+    linked = [p.user_id for p in case.respondents]
+    new_parties = []
+    for p in parties:
+        row = CaseParty(**p.__dict__)
+        if p.role == PartyRole.respondent and row.user_id is None and linked:
+            row.user_id = linked.pop(0)
+        new_parties.append(row)
+    case.parties[:] = new_parties
+
+
 def update_case(case: Case, editor: User, data: CaseData, parties: list[PartyData], seen_version: int,
                 rules: Rules) -> Case:
     """Replace the intake details; a stale form or a concurrent edit gets 409, never a silent overwrite."""
@@ -102,14 +114,7 @@ def update_case(case: Case, editor: User, data: CaseData, parties: list[PartyDat
     check_version(case, seen_version)
     for key, value in _case_fields(data).items():
         setattr(case, key, value)
-    linked = [p.user_id for p in case.respondents]  # keep respondents' accounts linked by position
-    new_parties = []
-    for p in parties:
-        row = CaseParty(**p.__dict__)
-        if p.role == PartyRole.respondent and row.user_id is None and linked:
-            row.user_id = linked.pop(0)
-        new_parties.append(row)
-    case.parties[:] = new_parties
+    replace_parties(case, parties)
     case.updated_at = utcnow()
     db.session.flush()  # the UPDATE carries "WHERE version = n": a concurrent writer raises StaleDataError
     append_event(case, editor, "edit", (case.stage, case.status))

@@ -69,41 +69,6 @@ def _parties(form: CaseForm, applicant_user_id: int | None, applicant_name: str)
     return parties
 
 
-@bp.route("/cases/new", methods=["GET", "POST"])
-@login_required
-def new_case():
-    if current_user.role not in (Role.resident, Role.grid_worker):
-        abort(403)
-    on_behalf = current_user.role == Role.grid_worker
-    form = CaseForm(category_choices=_category_choices(), on_behalf=on_behalf)
-    if request.method == "GET":
-        form.description.data = request.args.get("q", "")[:10000] or None
-        form.applicant_phone.data = None if on_behalf else current_user.phone
-        form.region_code.data = current_user.region_code
-    if form.validate_on_submit():
-        applicant_id, name = (None, form.applicant_name.data.strip()) if on_behalf else (
-            current_user.id, current_user.display_name)
-        case = operations.file_case(current_user, _case_data(form), _parties(form, applicant_id, name),
-                                    current_rules())
-        _maybe_store_evidence(case, form.evidence.data, form)
-        if not form.evidence.errors:
-            db.session.commit()
-            flash(gettext("纠纷已提交。下面是系统对您纠纷的初步评估。"), "success")
-            return redirect(url_for("cases.view_case", case_id=case.id))
-        db.session.rollback()
-    return render_template("cases/form.html", form=form, case=None), (422 if form.errors else 200)
-
-
-def _maybe_store_evidence(case: Case, upload, form) -> None:
-    if not upload or not getattr(upload, "filename", ""):
-        return
-    try:
-        evidence_ops.add_evidence(case, current_user, upload.filename, upload.read(), storage(),
-                                current_app.config["MAX_EVIDENCE_BYTES"])
-    except DomainError as exc:
-        form.evidence.errors = list(form.evidence.errors or []) + [exc.message]
-
-
 def _render_case(case: Case, step_form: StepForm | None = None, failed_action: str | None = None, status: int = 200):
     rules = current_rules()
     step_form = step_form or StepForm(version=case.version)
@@ -217,3 +182,6 @@ def my_cases():
     cases = db.session.scalars(sa.select(Case).where(Case.visible_to(current_user))
                                .order_by(Case.updated_at.desc())).all()
     return render_template("cases/dashboard.html", cases=cases)
+
+
+from app.cases import intake_views  # noqa: E402,F401  (the intake wizard's routes live on this blueprint)

@@ -36,11 +36,11 @@ def test_vague_text_goes_to_triage_and_the_org_admin_assigns(app, demo, make_web
     assert load(app, case_id)[:2] == ("mediate", "awaiting_assignment")
     assert decisions(app, case_id)[0][0] == "triage"
     page = resident.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert "等待人工分派" in page and "需要工作人员判断" in page
+    assert "等待安排调解员" in page and "您无需操作" in page and "需要工作人员判断" not in page  # plain words for residents
 
     orgadmin.login("orgadmin1")
     board = orgadmin.get("/org/cases").get_data(as_text=True)
-    assert "待人工分派" in board and "想请人评评理" in board
+    assert "待人工分派" in board and "想请人评评理" in board and "需要工作人员判断" in board  # the reason, for staff
     page = orgadmin.get(f"/org/cases/{case_id}/assign").get_data(as_text=True)
     mediator_id = re.search(r'name="mediator_id" value="(\d+)"[^>]*>\s*刘德明', page).group(1)
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
