@@ -62,7 +62,7 @@ def add_evidence(case: Case, uploader: User, filename: str, data: bytes, store: 
     if not data:
         raise DomainError(gettext("上传的文件是空的。"), 422)
     if len(data) > max_bytes:
-        raise DomainError(gettext("文件超过 %(mb)s MB，请压缩后再上传。", mb=max_bytes // (1024 * 1024)), 413)
+        raise DomainError(gettext("文件超过 %(mb)s MB，请压缩后再上传。", mb=f"{max_bytes / (1024 * 1024):.3g}"), 413)
     mime = sniff_content_type(data[:16])
     if mime is None:
         raise DomainError(gettext(ACCEPTED_MESSAGE), 422)

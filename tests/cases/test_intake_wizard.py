@@ -153,3 +153,22 @@ def test_numbers_are_masked_for_everyone_but_their_owner(app, demo, make_web):
             assert "13905531234" not in body and VALID_ID not in body and "13905539876" not in body, (username, url)
         assert "139****1234" in web.get(f"/cases/{case_id}").get_data(as_text=True)
         assert "110***********002X" in web.get(f"/cases/{case_id}").get_data(as_text=True)
+
+
+def test_a_file_over_the_limit_is_refused_next_to_the_field(app, demo, make_web):
+    assert app.config["MAX_EVIDENCE_BYTES"] == 20 * 1024 * 1024  # the limit residents are told about
+    web = make_web()
+    web.login("resident1")
+    case_id = start(web)
+    app.config["MAX_EVIDENCE_BYTES"] = 104_857  # 0.1 MB; enforce a small limit: the test client spools big bodies to files
+    try:
+        resp = post_step(web, case_id, 4, {"file": (io.BytesIO(b"%PDF-1.7\n" + b"0" * 200 * 1024), "合同扫描件.pdf")})
+    finally:
+        app.config["MAX_EVIDENCE_BYTES"] = 20 * 1024 * 1024
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="file-error">文件超过 0.1 MB' in body
+    from app.extensions import db
+
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(EvidenceFile)
+                                 .where(EvidenceFile.case_id == case_id)) == 0
