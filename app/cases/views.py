@@ -10,7 +10,7 @@ from app.accounts.models import Role
 from app.cases import evidence as evidence_ops
 from app.cases import funnel, operations
 from app.cases.forms import CaseForm, EvidenceForm, StepForm
-from app.cases.models import Case, CaseEvent, EvidenceFile, PartyKind, PartyRole
+from app.cases.models import Case, CaseEvent, EvidenceFile, PartyKind, PartyRole, Stage
 from app.cases.operations import CaseData, PartyData
 from app.cases.rules import current_rules
 from app.core.enums import select_choices
@@ -180,7 +180,7 @@ def download_evidence(case_id: int, evidence_id: int):
 def my_cases():
     """The resident's (or grid worker's) dashboard: each case with its stage and timeline."""
     cases = db.session.scalars(sa.select(Case).where(Case.visible_to(current_user))
-                               .order_by(Case.updated_at.desc())).all()
+                               .order_by(Case.stage == Stage.closed, Case.updated_at.desc())).all()
     return render_template("cases/dashboard.html", cases=cases)
 
 

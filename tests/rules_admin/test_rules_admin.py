@@ -97,3 +97,42 @@ def test_unknown_category_is_404(app, demo, make_web):
     admin = make_web()
     admin.login("admin")
     assert admin.client.get("/admin/routing/no_such_category").status_code == 404
+
+
+def test_missing_note_and_bad_yaml_are_reported_together(app, demo, make_web):
+    admin = make_web()
+    admin.login("admin")
+    _edit_page(admin, "neighbour")
+    resp = admin.post("/admin/routing/neighbour", {"rules": "keywords: {邻居: 4", "note": ""},
+                      page="/admin/routing/neighbour")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "YAML 格式错误" in body and "请说明为什么修改" in body and "原规则继续有效" in body
+
+
+def test_editor_and_table_for_phones(app, demo, make_web):
+    admin = make_web()
+    admin.login("admin")
+    page, _ = _edit_page(admin, "neighbour")
+    editor = re.search(r'<textarea[^>]*name="rules"[^>]*>', page).group(0)
+    for attr in ('rows="20"', 'spellcheck="false"', 'autocapitalize="off"', 'wrap="off"', "code-input"):
+        assert attr in editor, attr
+    index = admin.get("/admin/routing/").get_data(as_text=True)
+    assert 'data-label="可调解组织"' in index and "人民调解委员会" in index and "村（社区）级" in index
+    assert 'data-score="得分"' in index  # the live box's words, for rules_try.js
+
+
+def test_rules_pages_in_english(app, demo, make_web):
+    admin = make_web()
+    admin.login("admin")
+    assert admin.get("/lang/en?next=/").status_code == 302
+    index = admin.get("/admin/routing/", query_string={"try": WAGES}).get_data(as_text=True)
+    for phrase in ("Dispute routing rules", "the rules file shipped with the code", 'data-label="Keywords"',
+                   "People&#39;s mediation committee", "Village / community", 'data-score="score"', "View / edit"):
+        assert phrase in index, phrase
+    resp = admin.post("/admin/routing/neighbour", {"rules": "keywords: {邻居: 4", "note": ""},
+                      page="/admin/routing/neighbour")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "YAML syntax error" in body and "Please explain why" in body and "previous rules stay in force" in body
+    assert ">Reason for the change</label>" in body

@@ -3,7 +3,10 @@
   "use strict";
   var box = document.querySelector("[data-live-try]");
   if (!box) { return; }
-  var url = box.form.getAttribute("data-try-url");
+  var form = box.form;
+  var url = form.getAttribute("data-try-url");
+  // Translated words come from the form's data-* attributes (set by the template in the page's language).
+  function t(name, fallback) { return form.getAttribute("data-" + name) || fallback; }
   var timer = null;
 
   function el(tag, cls, text) {
@@ -16,12 +19,13 @@
   function render(data) {
     var target = document.getElementById("try-result");
     target.textContent = "";
-    if (data.uncertain) { target.appendChild(el("p", "warn", "无法确定：" + (data.reason || "需要人工判断"))); }
+    if (data.uncertain) { target.appendChild(el("p", "warn", t("uncertain", "无法确定：") + (data.reason || t("needs-person", "需要人工判断")))); }
     var list = el("ol", "ranked");
     data.ranked.forEach(function (c) {
       var item = el("li");
-      item.appendChild(el("strong", null, c.zh));
-      item.appendChild(el("small", null, " 得分 " + c.score + " · 置信度 " + Math.round(c.confidence * 100) + "%"));
+      item.appendChild(el("strong", null, c.name || c.zh));
+      item.appendChild(el("small", null, " " + t("score", "得分") + " " + c.score + " · " + t("confidence", "置信度") + " " +
+        Math.round(c.confidence * 100) + "%"));
       item.appendChild(el("br"));
       var words = el("span", "words");
       c.matched.forEach(function (m) {
