@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import tempfile
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest

@@ -47,7 +47,33 @@ class PartyForm(Form):
         return bool((self.name.data or "").strip())
 
 
-class CaseForm(FlaskForm):
+class ApplicantAndRespondentChecks:
+    """Checks shared by the edit form and the wizard's parties step (both have these fields)."""
+
+    def validate_applicant_phone(self, field) -> None:
+        if field.data and (err := phone_error(field.data)):
+            raise ValidationError(err)
+
+    def validate_applicant_id_number(self, field) -> None:
+        if field.data and (err := id_number_error(field.data)):
+            raise ValidationError(err)
+
+    def check_names(self, first_respondent_required: bool) -> bool:
+        """The applicant's name when filing for a resident; a name for each respondent that has any detail."""
+        ok = True
+        if self.on_behalf and not (self.applicant_name.data or "").strip():
+            self.applicant_name.errors = list(self.applicant_name.errors) + [
+                gettext("代为申请时，请填写申请人（居民）的姓名。")]
+            ok = False
+        for i, sub in enumerate((self.respondent1.form, self.respondent2.form)):
+            details = any((getattr(sub, f).data or "").strip() for f in ("phone", "id_number", "region_code", "address"))
+            if ((i == 0 and first_respondent_required) or details) and not sub.filled:
+                sub.name.errors = list(sub.name.errors) + [gettext("请填写被申请人的姓名或单位名称。")]
+                ok = False
+        return ok
+
+
+class CaseForm(ApplicantAndRespondentChecks, FlaskForm):
     title = StringField(lazy_gettext("纠纷标题"), validators=[
         DataRequired(lazy_gettext("请用一句话概括纠纷，例如“邻居装修漏水损坏我家天花板”。")),
         Length(max=120, message=lazy_gettext("标题最多 120 个字。"))])
@@ -76,28 +102,10 @@ class CaseForm(FlaskForm):
         self.on_behalf = on_behalf
         self.category.choices = select_choices([("", gettext("不确定（先咨询）"))] + list(category_choices))
 
-    def validate_applicant_phone(self, field) -> None:
-        if field.data and (err := phone_error(field.data)):
-            raise ValidationError(err)
-
-    def validate_applicant_id_number(self, field) -> None:
-        if field.data and (err := id_number_error(field.data)):
-            raise ValidationError(err)
-
     def validate(self, extra_validators=None) -> bool:
         """Field checks, then: a chosen category needs a respondent; any respondent detail needs a name."""
         ok = super().validate(extra_validators)
-        if self.on_behalf and not (self.applicant_name.data or "").strip():
-            self.applicant_name.errors = list(self.applicant_name.errors) + [
-                gettext("代为申请时，请填写申请人（居民）的姓名。")]
-            ok = False
-        for i, sub in enumerate((self.respondent1.form, self.respondent2.form)):
-            details = any((getattr(sub, f).data or "").strip() for f in ("phone", "id_number", "region_code", "address"))
-            needed = (i == 0 and self.category.data) or details
-            if needed and not sub.filled:
-                sub.name.errors = list(sub.name.errors) + [gettext("请填写被申请人的姓名或单位名称。")]
-                ok = False
-        return ok
+        return self.check_names(first_respondent_required=bool(self.category.data)) and ok
 
 
 class StepForm(FlaskForm):

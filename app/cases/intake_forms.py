@@ -10,9 +10,8 @@ from wtforms import BooleanField, DateField, DecimalField, FormField, HiddenFiel
     TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from app.cases.forms import REGION_MESSAGE, REGION_RE, PartyForm
+from app.cases.forms import REGION_MESSAGE, REGION_RE, ApplicantAndRespondentChecks, PartyForm
 from app.core.enums import select_choices
-from app.core.validators import id_number_error, phone_error
 
 STEPS = (
     (1, lazy_gettext("发生了什么")),
@@ -68,7 +67,7 @@ class CategoryForm(WizardForm):
         self.category.choices = select_choices([("", gettext("不确定（可先咨询，或请网格员帮助判断）"))] + list(category_choices))
 
 
-class PartiesForm(WizardForm):
+class PartiesForm(ApplicantAndRespondentChecks, WizardForm):
     applicant_name = StringField(lazy_gettext("申请人（居民）姓名"), validators=[
         Optional(), Length(max=120, message=lazy_gettext("最多 120 个字符。"))])
     applicant_phone = StringField(lazy_gettext("申请人手机号码"), validators=[Optional()], render_kw=TEL)
@@ -82,26 +81,10 @@ class PartiesForm(WizardForm):
         super().__init__(*args, **kwargs)
         self.on_behalf = on_behalf
 
-    def validate_applicant_phone(self, field) -> None:
-        if field.data and (err := phone_error(field.data)):
-            raise ValidationError(err)
-
-    def validate_applicant_id_number(self, field) -> None:
-        if field.data and (err := id_number_error(field.data)):
-            raise ValidationError(err)
-
     def validate(self, extra_validators=None) -> bool:
         """Field checks, then: a name for every respondent with details, and for the applicant when filing for one."""
         ok = super().validate(extra_validators)
-        if self.on_behalf and not (self.applicant_name.data or "").strip():
-            self.applicant_name.errors = list(self.applicant_name.errors) + [gettext("代为申请时，请填写申请人（居民）的姓名。")]
-            ok = False
-        for sub in (self.respondent1.form, self.respondent2.form):
-            details = any((getattr(sub, f).data or "").strip() for f in ("phone", "id_number", "region_code", "address"))
-            if details and not sub.filled:
-                sub.name.errors = list(sub.name.errors) + [gettext("请填写被申请人的姓名或单位名称。")]
-                ok = False
-        return ok
+        return self.check_names(first_respondent_required=False) and ok
 
 
 class EvidenceStepForm(WizardForm):

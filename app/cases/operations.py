@@ -8,14 +8,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import gettext
 
-from app.accounts.models import Organisation, OrgType, Role, Tier, User
+from app.accounts.models import Organisation, OrgType, Role, User
 from app.cases import assignment, funnel
-from app.cases.models import GENESIS_HASH, Case, CaseEvent, CaseParty, CaseStatus, EvidenceFile, PartyKind, \
+from app.cases.models import GENESIS_HASH, Case, CaseEvent, CaseParty, CaseStatus, PartyKind, \
     PartyRole, Stage
 from app.cases.rules import Rules
 from app.cases.signals import case_transitioned
 from app.core.errors import CONFLICT_MESSAGE, DomainError, EditConflict, TransitionRefused
-from app.core.storage import FileStorage
 from app.core.time import utcnow
 from app.extensions import db
 

@@ -6,7 +6,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 
-from app.accounts.models import Role
 from app.cases import evidence as evidence_ops
 from app.cases import funnel, operations
 from app.cases.forms import CaseForm, EvidenceForm, StepForm

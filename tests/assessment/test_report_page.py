@@ -161,7 +161,7 @@ def test_case_text_with_urls_renders_as_text(app, demo, make_web, tmp_path):
 
 def _render_hostile_case(app, make_web, tmp_path, base, hits):
     title = f'<img src="file:///etc/passwd"><img src="{base}/x.png">'
-    case_id = update_case(app, TENANCY, title=title, description=f'押金 <link rel="attachment" href="file:///etc/passwd">')
+    case_id = update_case(app, TENANCY, title=title, description='押金 <link rel="attachment" href="file:///etc/passwd">')
     resident = make_web()
     resident.login("resident1")
     pdf = resident.client.get(f"/cases/{case_id}/assessment.pdf").get_data()
