@@ -6,9 +6,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 
-from app.cases.rules import RulesError
+from app.cases.rules import RulesError, read_rules_file
 
 FEE_KINDS = ("property", "labour", "divorce")
 
@@ -70,14 +69,6 @@ class AssessmentRules:
     amount_bands: tuple[Decimal, ...]
 
 
-def _read(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RulesError(f"{path.name}: cannot read: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RulesError(f"{path.name}: expected a mapping at the top level")
-    return data
 
 
 def _dec(where: str, value, *, allow_none: bool = False) -> Decimal | None:
@@ -168,8 +159,8 @@ def parse_assessment(data: dict) -> dict:
 def load_assessment_rules(rules_dir: str) -> AssessmentRules:
     """fees.yaml + assessment.yaml of a rules directory, validated."""
     base = Path(rules_dir)
-    fees, small = parse_fees(_read(base / "fees.yaml"))
-    return AssessmentRules(fees=fees, small_claims=small, **parse_assessment(_read(base / "assessment.yaml")))
+    fees, small = parse_fees(read_rules_file(base / "fees.yaml"))
+    return AssessmentRules(fees=fees, small_claims=small, **parse_assessment(read_rules_file(base / "assessment.yaml")))
 
 
 def current_assessment_rules() -> AssessmentRules:

@@ -65,7 +65,8 @@ class Rules:
         return localized(self.messages, name, default)
 
 
-def _read(path: Path) -> dict:
+def read_rules_file(path: Path) -> dict:
+    """A rules YAML file as a mapping, or RulesError naming the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -103,8 +104,8 @@ def _check_path_keys(where: str, mapping: dict) -> None:
 def load_rules(rules_dir: str) -> Rules:
     """Parse categories.yaml and funnel.yaml into Rules, raising RulesError on any inconsistency."""
     base = Path(rules_dir)
-    funnel = _read(base / "funnel.yaml")
-    cats = _read(base / "categories.yaml")
+    funnel = read_rules_file(base / "funnel.yaml")
+    cats = read_rules_file(base / "categories.yaml")
     defaults = funnel.get("defaults") or {}
     groups = funnel.get("groups") or {}
     _check_path_keys("funnel.yaml defaults", defaults)

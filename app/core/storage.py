@@ -22,25 +22,24 @@ class FileStorage:
     def put(self, data: bytes) -> str:
         """Store data (idempotent) and return its SHA-256."""
         digest = hashlib.sha256(data).hexdigest()
-        path = self._path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
+        if not self._path(digest).exists():
+            self._write(digest, data)
         return digest
 
     def put_random(self, data: bytes) -> str:
         """Store data under a new random name (64 hex characters) and return the name."""
         key = secrets.token_hex(32)
+        self._write(key, data)
+        return key
+
+    def _write(self, key: str, data: bytes) -> None:
+        """Write atomically: a temporary file in the same folder, then rename."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
-        return key
 
     def open(self, key: str):
         """Open a stored file by its key (a SHA-256 or a random name)."""
