@@ -102,9 +102,12 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from app.cli import audit_cli, seed_demo_command
     from app.consult.cli import consult_cli
+    from app.mediation.cli import invitations_cli, outbox_cli
     from app.routing.cli import routing
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(routing)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(consult_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(invitations_cli)

@@ -24,7 +24,7 @@ def register():
         operations.start_session(user, request.remote_addr)
         db.session.commit()
         flash(gettext("注册成功，欢迎使用解纷。"), "success")
-        return redirect(url_for("core.dashboard"))
+        return redirect(safe_local_path(request.args.get("next")) or url_for("core.dashboard"))
     return render_template("accounts/register.html", form=form), (422 if form.errors else 200)
 
 

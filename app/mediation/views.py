@@ -1,21 +1,27 @@
-"""Mediator inbox, organisation board and the manual assignment page."""
+"""Mediator inbox, organisation board, the manual assignment page, and the respondent's invitation (token-only)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import Length, Optional
 
 from app.accounts.models import Role, User
+from app.cases import operations
+from app.cases.assignment import case_snapshot, current_engine, mediator_snapshots
 from app.cases.forms import StepForm
 from app.cases.models import Case, CaseStatus, Stage
-from app.cases.assignment import case_snapshot, current_engine, mediator_snapshots
-from app.cases import operations
 from app.cases.operations import mediators_for
 from app.cases.rules import current_rules
 from app.cases.views import load_case
 from app.core.errors import DomainError, TransitionRefused
 from app.extensions import db
+from app.mediation import (
+    operations as invitations,  # connects the funnel listener (invitations)
+)
 
 bp = Blueprint("mediation", __name__)
 
@@ -93,3 +99,71 @@ def _render_assign(case: Case, action: str, form: StepForm):
                    if u.id in ranking else (True, 0, u.id))
     return render_template("mediation/assign.html", case=case, mediators=mediators, ranking=ranking,
                            action=action, loads=mediator_loads(mediators), form=form), (422 if form.errors else 200)
+
+
+# --- invitations: token-only routes (no case_id: the token is the capability) -----------------
+
+class AnswerForm(FlaskForm):
+    reason = TextAreaField(lazy_gettext("不同意的原因（可不填）"), validators=[
+        Optional(), Length(max=2000, message=lazy_gettext("最多 2000 字。"))])
+
+
+def _gone():
+    return render_template("mediation/invitation_gone.html"), 410
+
+
+def _open_invitation(token: str):
+    """The invitation behind a token, or None when it is unknown, answered or expired."""
+    inv = invitations.find_invitation(token)
+    if inv is None:
+        abort(404)
+    return inv if invitations.usable(inv) else None
+
+
+@bp.route("/invitations/<token>")
+def invitation(token: str):
+    inv = _open_invitation(token)
+    if inv is None:
+        return _gone()
+    if not current_user.is_authenticated:
+        return render_template("mediation/invitation_login.html", next=request.path)
+    if inv.case.is_applicant_side(current_user):
+        abort(403)
+    case = inv.case
+    applicant = case.applicants[0] if case.applicants else None
+    return render_template("mediation/invitation.html", inv=inv, case=case, applicant=applicant,
+                           token=token, form=AnswerForm())
+
+
+def _answer(token: str, accepted: bool):
+    inv = _open_invitation(token)
+    if inv is None:
+        return _gone()
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login", next=url_for("mediation.invitation", token=token)))
+    if inv.case.is_applicant_side(current_user):
+        abort(403)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        case = inv.case
+        return render_template("mediation/invitation.html", inv=inv, case=case, token=token, form=form,
+                               applicant=case.applicants[0] if case.applicants else None), 422
+    user = current_user._get_current_object()
+    if accepted:
+        invitations.accept(inv, user)
+        db.session.commit()
+        flash(gettext("您已同意调解，调解员将与您联系。"), "success")
+        return redirect(url_for("cases.view_case", case_id=inv.case_id))
+    invitations.decline(inv, user, form.reason.data)
+    db.session.commit()
+    return render_template("mediation/invitation_done.html")
+
+
+@bp.route("/invitations/<token>/accept", methods=["POST"])
+def accept_invitation(token: str):
+    return _answer(token, True)
+
+
+@bp.route("/invitations/<token>/decline", methods=["POST"])
+def decline_invitation(token: str):
+    return _answer(token, False)

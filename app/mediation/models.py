@@ -1,0 +1,63 @@
+"""Invitations to mediation (one-time links for respondents) and the outbox of messages to deliver."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.cases.models import Case, CaseParty
+from app.core.time import utcnow
+from app.extensions import db
+
+ANSWERS = ("accepted", "declined", "expired")
+CHANNELS = ("email", "sms", "in_app")
+
+
+class Invitation(db.Model):
+    """A respondent's invitation to mediate. Only the sha256 of the one-time token is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    party_id: Mapped[int] = mapped_column(sa.ForeignKey("case_parties.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None] = mapped_column()
+    answer: Mapped[str | None] = mapped_column(sa.String(10))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    case: Mapped[Case] = relationship()
+    party: Mapped[CaseParty] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("answer IS NULL OR answer IN ('accepted', 'declined', 'expired')", name="answer"),
+        sa.CheckConstraint("(answer IS NULL) = (answered_at IS NULL)", name="answered_at"),
+    )
+
+    @property
+    def pending(self) -> bool:
+        return self.answer is None
+
+
+class OutboxMessage(db.Model):
+    """A message a sender process delivers (`flask outbox send`); never sent from a request."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    to: Mapped[str] = mapped_column(sa.String(120))  # a phone number, an e-mail address, or a user id (in_app)
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        sa.CheckConstraint("channel IN ('email', 'sms', 'in_app')", name="channel"),
+    )

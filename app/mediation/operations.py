@@ -1,0 +1,171 @@
+"""Invitations to mediation and the outbox. Listens to the funnel (case_transitioned); never commits."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import click
+import sqlalchemy as sa
+from flask import current_app, has_request_context, url_for
+
+from app.accounts.models import User
+from app.cases.models import Case, Stage
+from app.cases.operations import append_event
+from app.cases.signals import case_transitioned
+from app.core.time import utcnow
+from app.extensions import db
+from app.mediation.models import Invitation, OutboxMessage
+
+INVITATION_DAYS = 7
+ASSIGN_ACTIONS = ("auto_assign", "assign_mediator")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_link(token: str) -> str:
+    """The one-time link: absolute inside a request, else BASE_URL (if configured) + path."""
+    if has_request_context():
+        return url_for("mediation.invitation", token=token, _external=True)
+    return current_app.config.get("BASE_URL", "").rstrip("/") + f"/invitations/{token}"
+
+
+def queue(channel: str, to: str, subject: str, body: str, case: Case | None = None) -> OutboxMessage:
+    message = OutboxMessage(channel=channel, to=to, subject=subject, body=body,
+                            case_id=case.id if case else None, created_at=utcnow())
+    db.session.add(message)
+    return message
+
+
+def _notify_applicants(case: Case, subject: str, body: str) -> None:
+    """In-app messages to the applicant side: the filer and every applicant linked to a user."""
+    user_ids = {case.filed_by_id} | {p.user_id for p in case.applicants if p.user_id}
+    for uid in sorted(user_ids):
+        queue("in_app", str(uid), subject, body, case)
+
+
+# --- inviting ------------------------------------------------------------------------------
+def invite_respondents(case: Case, now: datetime | None = None) -> list[tuple[Invitation, str]]:
+    """One invitation per respondent not yet invited (or whose invitation is still open); returns (invitation, token)."""
+    now = now or utcnow()
+    already = set(db.session.scalars(sa.select(Invitation.party_id).where(Invitation.case_id == case.id)))
+    made = []
+    for party in case.respondents:
+        if party.id in already:
+            continue
+        token = secrets.token_urlsafe(32)
+        inv = Invitation(case_id=case.id, party_id=party.id, token_hash=hash_token(token), created_at=now,
+                         expires_at=now + timedelta(days=INVITATION_DAYS))
+        db.session.add(inv)
+        link = invitation_link(token)
+        applicant = case.applicants[0].name if case.applicants else case.filed_by.display_name
+        subject = f"【解纷】调解邀请：{case.title}"
+        body = (f"{party.name}，您好：{applicant}就“{case.title}”向调解组织申请调解，调解员已受理。"
+                f"调解遵循自愿原则，请在{INVITATION_DAYS}日内打开链接查看并答复是否同意调解：{link}")
+        if party.phone:
+            queue("sms", party.phone, subject, body, case)
+        if party.user_id:
+            queue("in_app", str(party.user_id), subject, body, case)
+        made.append((inv, token))
+    db.session.flush()
+    return made
+
+
+def _on_transition(case: Case, transition=None, actor=None, event=None, **_) -> None:
+    if transition is not None and transition.action in ASSIGN_ACTIONS:
+        invite_respondents(case)
+
+
+case_transitioned.connect(_on_transition, weak=False)
+
+
+# --- answering -------------------------------------------------------------------------------
+def find_invitation(token: str) -> Invitation | None:
+    return db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == hash_token(token)))
+
+
+def usable(inv: Invitation | None, now: datetime | None = None) -> bool:
+    return inv is not None and inv.pending and (now or utcnow()) < inv.expires_at
+
+
+def accept(inv: Invitation, user: User) -> None:
+    """Link the respondent party to the user, so that the case is theirs to see; record it."""
+    now = utcnow()
+    inv.answer, inv.answered_at, inv.answered_by_id = "accepted", now, user.id
+    inv.party.user_id = user.id
+    case = inv.case
+    append_event(case, user, "respondent_accepted", (case.stage, case.status))
+    _notify_applicants(case, f"【解纷】被申请人已同意调解：{case.title}",
+                       f"{inv.party.name}已同意参加调解，调解员将与各方联系安排调解。")
+
+
+def decline(inv: Invitation, user: User, reason: str | None) -> None:
+    """Mediation is voluntary: record the refusal and tell the applicant; the case stays where it is."""
+    now = utcnow()
+    reason = (reason or "").strip() or None
+    inv.answer, inv.answered_at, inv.answered_by_id, inv.reason = "declined", now, user.id, reason
+    case = inv.case
+    append_event(case, user, "respondent_declined", (case.stage, case.status), reason)
+    _notify_applicants(case, f"【解纷】被申请人不同意调解：{case.title}",
+                       f"{inv.party.name}不同意调解。调解遵循自愿原则，调解员将记录调解未成；"
+                       "之后您可以申请仲裁（有仲裁协议或属劳动争议时）或向人民法院起诉。")
+
+
+def expire_invitations(now: datetime | None = None) -> list[Invitation]:
+    """Mark unanswered invitations past their 7 days as expired and tell the applicant."""
+    now = now or utcnow()
+    stale = db.session.scalars(sa.select(Invitation).where(Invitation.answer.is_(None),
+                                                           Invitation.expires_at <= now)
+                               .order_by(Invitation.id)).all()
+    for inv in stale:
+        inv.answer, inv.answered_at = "expired", now
+        case = inv.case
+        if case.stage != Stage.mediate:  # settled or withdrawn meanwhile: nobody needs telling
+            continue
+        append_event(case, None, "invitation_expired", (case.stage, case.status))
+        _notify_applicants(case, f"【解纷】被申请人逾期未答复：{case.title}",
+                           f"{inv.party.name}在{INVITATION_DAYS}日内未答复调解邀请，视为不同意调解。"
+                           "调解员将记录调解未成；之后您可以申请仲裁（有仲裁协议或属劳动争议时）或向人民法院起诉。")
+    db.session.flush()
+    return stale
+
+
+# --- delivering the outbox -----------------------------------------------------------------------
+class Backend(Protocol):
+    def send(self, message: OutboxMessage) -> None: ...
+
+
+class ConsoleBackend:
+    """Development backend: prints each message instead of sending it. Never touches the network."""
+
+    def send(self, message: OutboxMessage) -> None:
+        click.echo(f"--- {message.channel} to {message.to} ---\n{message.subject}\n{message.body}\n")
+
+
+BACKENDS: dict[str, type] = {"console": ConsoleBackend}
+
+
+def backend_for(channel: str) -> Backend:
+    name = current_app.config.get(f"OUTBOX_{channel.upper()}_BACKEND", "console")
+    return BACKENDS[name]()
+
+
+def send_pending(limit: int = 100) -> int:
+    """Deliver pending e-mail and SMS messages (in-app ones are read in the app, and only marked sent)."""
+    pending = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+                                 .order_by(OutboxMessage.id).limit(limit)).all()
+    sent = 0
+    for message in pending:
+        message.attempts += 1
+        try:
+            backend_for(message.channel).send(message)
+        except Exception as exc:  # noqa: BLE001  a failed delivery stays pending; the next run retries it
+            current_app.logger.warning("outbox message %s not sent: %s", message.id, exc)
+            continue
+        message.sent_at = utcnow()
+        sent += 1
+    db.session.flush()
+    return sent
