@@ -47,6 +47,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SECRET_KEY = os.environ.get("SECRET_KEY")
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Links in SMS and e-mail must be absolute: the address residents reach the platform at.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     FILES_DIR = Path(os.environ.get("JIEFEN_FILES_DIR", INSTANCE_DIR / "files"))
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     MAX_EVIDENCE_BYTES = 20 * 1024 * 1024

@@ -53,6 +53,7 @@ def test_respondent_invited_when_a_mediator_is_assigned(app, demo, make_web):
     sms = [m for m in msgs if m.channel == "sms"]
     assert len(sms) == 1 and sms[0].to == "13905539876" and sms[0].sent_at is None
     token = LINK_RE.search(sms[0].body).group(1)
+    assert f"http://127.0.0.1:5000/invitations/{token}" in sms[0].body  # an SMS needs an absolute link (BASE_URL)
     assert token not in invs[0].token_hash and len(invs[0].token_hash) == 64  # only the hash is stored
 
 
