@@ -8,7 +8,7 @@ from typing import Protocol
 
 import click
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 
 from app.accounts.models import User
 from app.cases.models import Case, Stage
@@ -27,10 +27,8 @@ def hash_token(token: str) -> str:
 
 
 def invitation_link(token: str) -> str:
-    """The one-time link: absolute inside a request, else BASE_URL (if configured) + path."""
-    if has_request_context():
-        return url_for("mediation.invitation", token=token, _external=True)
-    return current_app.config.get("BASE_URL", "").rstrip("/") + f"/invitations/{token}"
+    """The one-time link, always on BASE_URL: never built from the request's Host header, which a sender controls."""
+    return current_app.config["BASE_URL"].rstrip("/") + f"/invitations/{token}"
 
 
 def queue(channel: str, to: str, subject: str, body: str, case: Case | None = None) -> OutboxMessage:
