@@ -126,18 +126,19 @@ def build(case: Case, today: date | None = None) -> dict:
         lang=lang())
 
 
-def _assessable(case: Case) -> Case:
+def _assessable(case: Case) -> bool:
+    """A report needs a category; otherwise say so (the caller sends the user back to the case)."""
     if current_rules().category(case.category) is None:
         flash(gettext("案件尚未确定纠纷类型，暂时无法生成评估报告。"), "info")
-        return None
-    return case
+        return False
+    return True
 
 
 @bp.route("/cases/<int:case_id>/assessment")
 @login_required
 def report_page(case_id: int):
     case = load_case(case_id)
-    if _assessable(case) is None:
+    if not _assessable(case):
         return redirect(url_for("cases.view_case", case_id=case.id))
     return render_template("assessment/report.html", report=build(case), case=case)
 
@@ -146,7 +147,7 @@ def report_page(case_id: int):
 @login_required
 def report_pdf(case_id: int):
     case = load_case(case_id)
-    if _assessable(case) is None:
+    if not _assessable(case):
         return redirect(url_for("cases.view_case", case_id=case.id))
     try:
         issued = issue("assessment_report", "assessment/report_pdf.html", {"report": build(case)},
