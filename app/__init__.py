@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, has_request_context, request
 
 from app.config import CONFIGS, PROJECT_ROOT, ProdConfig, load_or_create_secret_key
-from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 
 def _select_locale() -> str:
@@ -81,6 +81,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user_from_session_token)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     limiter.init_app(app)
+    socketio.init_app(app, async_mode="threading", message_queue=app.config.get("REDIS_URL") or None,
+                      cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS") or None,
+                      ping_interval=app.config.get("SOCKETIO_PING_INTERVAL", 25),
+                      logger=False, engineio_logger=False)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -91,17 +95,23 @@ def _register_blueprints(app: Flask) -> None:
     from app.consult.views import bp as consult_bp
     from app.core.views import bp as core_bp
     from app.escalation.views import bp as escalation_bp
+    from app.mediation.deadline_views import bp as deadlines_bp
+    from app.mediation.record_views import bp as record_bp
+    from app.mediation.room_views import bp as room_bp
+    from app.mediation.schedule_views import bp as scheduling_bp
     from app.mediation.views import bp as mediation_bp
+    from app.notifications.views import bp as notifications_bp
     from app.rules_admin.views import bp as rules_admin_bp
 
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
-               rules_admin_bp, assessment_bp):
+               rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp):
         app.register_blueprint(bp)
 
 
 def _register_cli(app: Flask) -> None:
     from app.cli import audit_cli, seed_demo_command
     from app.consult.cli import consult_cli
+    from app.core.jobs import jobs_cli
     from app.mediation.cli import invitations_cli, outbox_cli
     from app.routing.cli import routing
 
@@ -111,3 +121,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(consult_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(invitations_cli)
+    app.cli.add_command(jobs_cli)

@@ -4,6 +4,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -30,3 +31,6 @@ babel = Babel()
 # Storage: Redis when REDIS_URL is set, else in-process memory (create_app sets RATELIMIT_STORAGE_URI).
 # No default limits: each route that needs one says so (the consult page does).
 limiter = Limiter(key_func=get_remote_address)
+# The mediation room. create_app picks the message queue: Redis when REDIS_URL is set (so every gunicorn worker
+# shares the rooms), else in-process. Threading mode: websockets through simple-websocket (gunicorn gthread, Werkzeug).
+socketio = SocketIO()

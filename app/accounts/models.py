@@ -71,6 +71,7 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(sa.String(60))
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.resident)
     phone: Mapped[str | None] = mapped_column(sa.String(20))
+    email: Mapped[str | None] = mapped_column(sa.String(120))
     region_code: Mapped[str | None] = mapped_column(sa.String(12))
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)

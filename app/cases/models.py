@@ -91,6 +91,8 @@ class Case(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
+    mediation_started_at: Mapped[datetime | None] = mapped_column()  # when a mediator took the case
+    mediation_due_on: Mapped[date | None] = mapped_column(index=True)  # one month (labour: 15 days), extended only by consent
     version: Mapped[int] = mapped_column(default=1)
 
     filed_by: Mapped[User] = relationship(foreign_keys=[filed_by_id])
@@ -222,6 +224,7 @@ class CaseParty(db.Model):
     id_number: Mapped[str | None] = mapped_column(sa.String(18))
     region_code: Mapped[str | None] = mapped_column(sa.String(12))
     address: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(120))
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
 
     case: Mapped[Case] = relationship(back_populates="parties")

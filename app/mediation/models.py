@@ -61,3 +61,21 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         sa.CheckConstraint("channel IN ('email', 'sms', 'in_app')", name="channel"),
     )
+
+
+# The session room, scheduling and the record keep their models in their own modules; importing them here
+# registers every mediation table with the metadata (migrations, tests) wherever app.mediation.models is imported.
+from app.mediation.record_models import (  # noqa: E402,F401
+    AgreementDraft,
+    MediationRecord,
+    RecordSignature,
+    RecordStatement,
+)
+from app.mediation.room_models import Offer, OfferResponse, RoomMessage, RoomPlacement, SafetyFlag  # noqa: E402,F401
+from app.mediation.schedule_models import (  # noqa: E402,F401
+    DeadlineExtension,
+    ExtensionConsent,
+    SessionSlot,
+    SlotPick,
+    SlotReminder,
+)
