@@ -26,6 +26,9 @@ TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 # pip runs again only when a requirements file is newer than its stamp.
 STAMP_RUN := $(VENV)/.requirements.stamp
 STAMP_DEV := $(VENV)/.requirements-dev.stamp
+# Front-end libraries: npm ci (package-lock.json) then copied into app/static/vendor (git-ignored), served locally.
+VENDOR_STAMP := app/static/vendor/.stamp
+VENDOR_FILES := node_modules/socket.io-client/dist/socket.io.min.js
 
 .PHONY: help run test install install-dev system-deps system-deps-run system-deps-test pg-check clean translations
 
@@ -38,6 +41,24 @@ help:
 	@echo "make pg-check                does PostgreSQL answer at TEST_DATABASE_URL?"
 	@echo "make clean                   remove the demo SQLite database (instance/jiefen.db)"
 	@echo "make translations            re-extract the UI strings, update the .po files, compile the .mo files"
+
+# --- Front-end libraries (npm registry) ----------------------------------------------------------
+
+$(VENDOR_STAMP): package.json package-lock.json
+	@if ! command -v npm >/dev/null; then
+	    if [[ $$(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+	        echo "==> apt-get install nodejs npm"
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null
+	    else
+	        echo "error: npm is needed to install the room's Socket.IO client. As root: apt-get install -y nodejs npm" >&2
+	        exit 1
+	    fi
+	fi
+	echo "==> npm ci (front-end libraries into app/static/vendor)"
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p app/static/vendor
+	cp $(VENDOR_FILES) app/static/vendor/
+	touch $@
 
 # --- Python ----------------------------------------------------------------------------------
 
@@ -144,7 +165,7 @@ pg-check: $(STAMP_RUN)
 
 # --- The two commands ------------------------------------------------------------------------
 
-run: $(STAMP_RUN) system-deps-run
+run: $(STAMP_RUN) $(VENDOR_STAMP) system-deps-run
 	@echo "==> flask db upgrade"
 	$(FLASK) db upgrade
 	echo "==> flask seed-demo"
@@ -154,7 +175,7 @@ run: $(STAMP_RUN) system-deps-run
 
 # pytest on SQLite, then on PostgreSQL when it answers. Both legs run even if the first fails;
 # the backends that ran go to .test-backends (read by .ci/run); any failed leg fails the target.
-test: $(STAMP_DEV) system-deps-test
+test: $(STAMP_DEV) $(VENDOR_STAMP) system-deps-test
 	@rm -f .test-backends
 	ran=()
 	failed=()

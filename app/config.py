@@ -1,6 +1,7 @@
 """Configuration from environment variables: Config (development), TestConfig, ProdConfig."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -49,6 +50,9 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # Links in SMS and e-mail must be absolute: the address residents reach the platform at.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # WebRTC: STUN/TURN servers for the room's audio and video, as JSON, e.g.
+    # [{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}]. Empty: host candidates only (LAN).
+    ICE_SERVERS = json.loads(os.environ.get("ICE_SERVERS") or "[]")
     FILES_DIR = Path(os.environ.get("JIEFEN_FILES_DIR", INSTANCE_DIR / "files"))
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     MAX_EVIDENCE_BYTES = 20 * 1024 * 1024

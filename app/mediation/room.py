@@ -1,0 +1,242 @@
+"""The session room's rules: who may join, which rooms each person sees, messages, moving parties, the safety flag.
+
+Everyone in a case's room is a participant: the mediator, or a party linked to a user (the applicant side: whoever filed
+and applicant parties; the respondent side: respondents who accepted the invitation). A party sees the joint room and
+their own caucus (背靠背); the mediator sees every room. Operations never commit; the socket handlers and views do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext
+
+from app.accounts.models import User
+from app.cases.models import Case, CaseStatus, Stage
+from app.cases.operations import append_event
+from app.core.errors import DomainError
+from app.core.time import utcnow
+from app.extensions import db
+from app.mediation.room_models import (
+    JOINT,
+    RoomMessage,
+    RoomPlacement,
+    SafetyFlag,
+    caucus_owner,
+    caucus_room,
+)
+
+MAX_MESSAGE = 2000
+HISTORY_LIMIT = 1000
+SAFETY_KINDS = ("violence", "coercion", "other")
+
+
+class RoomError(DomainError):
+    """A refusal shown to the person in the room (Chinese first); field names the input that caused it, if any."""
+
+    def __init__(self, message: str, field: str | None = None, status_code: int = 422):
+        super().__init__(message, status_code)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Participant:
+    user: User
+    side: str  # "applicant", "respondent" or "mediator"
+    label: str  # how the others see them: "申请人 张三", "调解员 李四"
+
+
+def participants(case: Case) -> list[Participant]:
+    """The mediator first, then the applicant side, then respondents who have accepted (linked to a user)."""
+    found: list[Participant] = []
+    seen: set[int] = set()
+
+    def add(user: User | None, side: str, name: str, role_label: str) -> None:
+        if user is not None and user.id not in seen:
+            seen.add(user.id)
+            found.append(Participant(user, side, f"{role_label} {name}"))
+
+    if case.mediator is not None:
+        add(case.mediator, "mediator", case.mediator.display_name, gettext("调解员"))
+    for p in case.applicants:
+        add(p.user, "applicant", p.name, gettext("申请人"))
+    add(case.filed_by, "applicant", case.filed_by.display_name, gettext("申请人"))
+    for p in case.respondents:
+        add(p.user, "respondent", p.name, gettext("被申请人"))
+    return found
+
+
+def participant(case: Case, user: User) -> Participant | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return next((p for p in participants(case) if p.user.id == user.id), None)
+
+
+def room_open(case: Case) -> bool:
+    """Messages, offers and moves only while mediation is in progress; afterwards the history stays readable."""
+    return case.stage == Stage.mediate and case.status == CaseStatus.in_progress
+
+
+def room_started(case: Case) -> bool:
+    """Whether the case ever reached a mediator (then its room exists, open or as a read-only history)."""
+    return case.mediator_id is not None
+
+
+def joint_closed(case: Case) -> bool:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(SafetyFlag)
+                             .where(SafetyFlag.case_id == case.id)) > 0
+
+
+def current_room(case: Case, user: User) -> str | None:
+    """Where a party's messages go: their placement, else the joint room (their caucus once the joint room is closed).
+    None for the mediator, who chooses a room for each message."""
+    who = participant(case, user)
+    if who is None or who.side == "mediator":
+        return None
+    placed = db.session.get(RoomPlacement, (case.id, user.id))
+    room = placed.room if placed else JOINT
+    if room == JOINT and joint_closed(case):
+        return caucus_room(user.id)
+    return room
+
+
+def visible_rooms(case: Case, user: User) -> list[str]:
+    who = participant(case, user)
+    if who is None:
+        return []
+    if who.side == "mediator":
+        return [JOINT] + [caucus_room(p.user.id) for p in participants(case) if p.side != "mediator"]
+    return [JOINT, caucus_room(user.id)]
+
+
+def can_see_room(case: Case, user: User, room: str) -> bool:
+    return room in visible_rooms(case, user)
+
+
+def history(case: Case, user: User, after_id: int = 0) -> list[RoomMessage]:
+    """Messages of the rooms this user may see, oldest first (the last HISTORY_LIMIT)."""
+    rooms = visible_rooms(case, user)
+    if not rooms:
+        return []
+    rows = db.session.scalars(
+        sa.select(RoomMessage).where(RoomMessage.case_id == case.id, RoomMessage.room.in_(rooms),
+                                     RoomMessage.id > after_id)
+        .order_by(RoomMessage.id.desc()).limit(HISTORY_LIMIT)).all()
+    return list(reversed(rows))
+
+
+def _require_open(case: Case) -> None:
+    if not room_open(case):
+        raise RoomError(gettext("调解已结束（%(status)s），不能再发送。", status=case.status.label), status_code=409)
+
+
+def _require_mediator(case: Case, user: User) -> None:
+    who = participant(case, user)
+    if who is None or who.side != "mediator":
+        raise RoomError(gettext("只有本案的调解员可以执行此操作。"), status_code=403)
+
+
+def post_message(case: Case, user: User, room: str | None, body: str, client_id: str | None = None,
+                 kind: str = "text") -> tuple[RoomMessage, bool]:
+    """Store a message; returns (message, created). A resend with the same client_id returns the stored one."""
+    who = participant(case, user)
+    if who is None:
+        raise RoomError(gettext("您不是本案的参与人。"), status_code=403)
+    client_id = (client_id or "").strip()[:40] or None
+    if client_id:
+        existing = db.session.scalar(sa.select(RoomMessage).where(RoomMessage.sender_id == user.id,
+                                                                  RoomMessage.client_id == client_id))
+        if existing is not None:
+            return existing, False
+    _require_open(case)
+    body = (body or "").strip()
+    if not body:
+        raise RoomError(gettext("请输入内容。"), field="body")
+    if len(body) > MAX_MESSAGE:
+        raise RoomError(gettext("一条消息最多 %(n)s 字。", n=MAX_MESSAGE), field="body")
+    if who.side != "mediator":
+        room = current_room(case, user)  # a party always speaks where the mediator has put them
+    elif room not in visible_rooms(case, user):
+        raise RoomError(gettext("没有这个会话。"), field="room")
+    if room == JOINT and joint_closed(case):
+        raise RoomError(gettext("本案已标记安全风险，联合调解已关闭，只能背靠背沟通。"), field="room", status_code=409)
+    message = RoomMessage(case_id=case.id, room=room, sender_id=user.id, kind=kind, body=body,
+                          client_id=client_id, created_at=utcnow())
+    db.session.add(message)
+    db.session.flush()
+    return message, True
+
+
+def system_message(case: Case, room: str, body: str, kind: str = "system") -> RoomMessage:
+    message = RoomMessage(case_id=case.id, room=room, sender_id=None, kind=kind, body=body, created_at=utcnow())
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def move_party(case: Case, mediator: User, party_user_id: int, room: str) -> list[RoomMessage]:
+    """The mediator puts a party in the joint room or in that party's caucus; returns the notices posted."""
+    _require_mediator(case, mediator)
+    _require_open(case)
+    party = next((p for p in participants(case) if p.user.id == party_user_id and p.side != "mediator"), None)
+    if party is None:
+        raise RoomError(gettext("没有这位当事人。"), field="user_id")
+    if room not in (JOINT, caucus_room(party_user_id)):
+        raise RoomError(gettext("只能移到联合调解或该当事人自己的背靠背会话。"), field="room")
+    if room == JOINT and joint_closed(case):
+        raise RoomError(gettext("本案已标记安全风险，联合调解已关闭，只能背靠背沟通。"), field="room", status_code=409)
+    placed = db.session.get(RoomPlacement, (case.id, party_user_id))
+    if placed is None:
+        placed = RoomPlacement(case_id=case.id, user_id=party_user_id)
+        db.session.add(placed)
+    placed.room, placed.moved_at, placed.moved_by_id = room, utcnow(), mediator.id
+    if room == JOINT:
+        text = gettext("调解员请%(who)s回到联合调解。", who=party.label)
+    else:
+        text = gettext("调解员请%(who)s进入背靠背单独沟通。", who=party.label)
+    return [system_message(case, JOINT, text), system_message(case, caucus_room(party_user_id), text)]
+
+
+def flag_safety(case: Case, mediator: User, kind: str, note: str | None) -> list[RoomMessage]:
+    """Violence or coercion: close the joint room for good, put every party in their own caucus, record it."""
+    _require_mediator(case, mediator)
+    _require_open(case)
+    if kind not in SAFETY_KINDS:
+        raise RoomError(gettext("请选择风险类型。"), field="kind")
+    note = (note or "").strip()[:2000] or None
+    db.session.add(SafetyFlag(case_id=case.id, kind=kind, note=note, flagged_by_id=mediator.id, created_at=utcnow()))
+    notices = [system_message(case, JOINT, gettext("调解员已关闭联合调解，之后只进行背靠背沟通。"))]
+    for p in participants(case):
+        if p.side == "mediator":
+            continue
+        placed = db.session.get(RoomPlacement, (case.id, p.user.id))
+        if placed is None:
+            placed = RoomPlacement(case_id=case.id, user_id=p.user.id)
+            db.session.add(placed)
+        placed.room, placed.moved_at, placed.moved_by_id = caucus_room(p.user.id), utcnow(), mediator.id
+        notices.append(system_message(case, caucus_room(p.user.id),
+                                      gettext("为保障各方安全，之后只进行背靠背沟通：您的消息只有调解员能看到。")))
+    append_event(case, mediator, "safety_flagged", (case.stage, case.status), note)
+    db.session.flush()
+    return notices
+
+
+def sender_label(case: Case, message: RoomMessage) -> str:
+    if message.sender_id is None:
+        return gettext("系统")
+    who = next((p for p in participants(case) if p.user.id == message.sender_id), None)
+    return who.label if who else message.sender.display_name
+
+
+def room_label(case: Case, room: str) -> str:
+    owner = caucus_owner(room)
+    if owner is None:
+        return gettext("联合调解")
+    who = next((p for p in participants(case) if p.user.id == owner), None)
+    return gettext("背靠背：%(who)s", who=who.label if who else owner)
+
+
+def message_json(case: Case, message: RoomMessage) -> dict:
+    return {"id": message.id, "room": message.room, "kind": message.kind, "body": message.body,
+            "sender_id": message.sender_id, "sender": sender_label(case, message), "client_id": message.client_id,
+            "offer_id": message.offer_id, "at": message.created_at.isoformat() + "Z"}
