@@ -82,9 +82,26 @@ def _init_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     limiter.init_app(app)
     socketio.init_app(app, async_mode="threading", message_queue=app.config.get("REDIS_URL") or None,
+                      channel=app.config.get("SOCKETIO_CHANNEL", "jiefen-socketio"),
                       cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS") or None,
                       ping_interval=app.config.get("SOCKETIO_PING_INTERVAL", 25),
                       logger=False, engineio_logger=False)
+    if app.config.get("REDIS_URL"):
+        _fresh_host_id_after_fork()
+
+
+def _fresh_host_id_after_fork() -> None:
+    """The Redis manager names its process with a host_id and ignores queue messages carrying its own. Under
+    `gunicorn --preload` the manager is made before the fork, so every worker would share one id and drop each
+    other's broadcasts: give each forked worker its own."""
+    import uuid
+
+    def renew() -> None:
+        manager = getattr(socketio.server, "manager", None)
+        if manager is not None and hasattr(manager, "host_id"):
+            manager.host_id = uuid.uuid4().hex
+
+    os.register_at_fork(after_in_child=renew)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -52,6 +52,8 @@ class Config:
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     # WebRTC: STUN/TURN servers for the room's audio and video, as JSON, e.g.
     # [{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}]. Empty: host candidates only (LAN).
+    # The Redis pub/sub channel through which the gunicorn workers share the room's broadcasts.
+    SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "jiefen-socketio")
     ICE_SERVERS = json.loads(os.environ.get("ICE_SERVERS") or "[]")
     FILES_DIR = Path(os.environ.get("JIEFEN_FILES_DIR", INSTANCE_DIR / "files"))
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
