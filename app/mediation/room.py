@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import gettext
 
 from app.accounts.models import User
-from app.cases.models import Case, CaseStatus, Stage
+from app.cases.models import Case, CaseParty, CaseStatus, Stage
 from app.cases.operations import append_event
 from app.core.errors import DomainError
 from app.core.time import utcnow
@@ -47,7 +48,12 @@ class Participant:
 
 
 def participants(case: Case) -> list[Participant]:
-    """The mediator first, then the applicant side, then respondents who have accepted (linked to a user)."""
+    """The mediator first, then the applicant side, then respondents who have accepted (linked to a user).
+    Remembered on the case object for as long as who takes part stays the same (several calls per socket event)."""
+    key = (case.mediator_id, case.filed_by_id, tuple((p.id, p.user_id) for p in case.parties))
+    cached = case.__dict__.get("_room_participants")
+    if cached is not None and cached[0] == key:
+        return cached[1]
     found: list[Participant] = []
     seen: set[int] = set()
 
@@ -63,7 +69,14 @@ def participants(case: Case) -> list[Participant]:
     add(case.filed_by, "applicant", case.filed_by.display_name, gettext("申请人"))
     for p in case.respondents:
         add(p.user, "respondent", p.name, gettext("被申请人"))
+    case.__dict__["_room_participants"] = (key, found)
     return found
+
+
+def load_room_case(case_id: int) -> Case | None:
+    """The case with everything participants() reads, in two queries."""
+    return db.session.get(Case, case_id, options=[
+        selectinload(Case.parties).joinedload(CaseParty.user), joinedload(Case.mediator), joinedload(Case.filed_by)])
 
 
 def participant(case: Case, user: User) -> Participant | None:
@@ -83,8 +96,11 @@ def room_started(case: Case) -> bool:
 
 
 def joint_closed(case: Case) -> bool:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(SafetyFlag)
-                             .where(SafetyFlag.case_id == case.id)) > 0
+    """Whether a safety flag closed the joint room (remembered on the case object: flags are never removed)."""
+    if not case.__dict__.get("_joint_closed"):
+        case.__dict__["_joint_closed"] = db.session.scalar(
+            sa.select(sa.func.count()).select_from(SafetyFlag).where(SafetyFlag.case_id == case.id)) > 0
+    return case.__dict__["_joint_closed"]
 
 
 def current_room(case: Case, user: User) -> str | None:
@@ -205,6 +221,7 @@ def flag_safety(case: Case, mediator: User, kind: str, note: str | None) -> list
         raise RoomError(gettext("请选择风险类型。"), field="kind")
     note = (note or "").strip()[:2000] or None
     db.session.add(SafetyFlag(case_id=case.id, kind=kind, note=note, flagged_by_id=mediator.id, created_at=utcnow()))
+    case.__dict__["_joint_closed"] = True
     notices = [system_message(case, JOINT, gettext("调解员已关闭联合调解，之后只进行背靠背沟通。"))]
     for p in participants(case):
         if p.side == "mediator":

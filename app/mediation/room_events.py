@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 
 from flask import current_app, session
 from flask_babel import gettext
 from flask_login import current_user
 from flask_socketio import emit, join_room
 
+from app.accounts.models import User
 from app.cases.models import Case
 from app.extensions import db, socketio
 from app.mediation import offers as offer_ops
@@ -22,6 +24,7 @@ from app.mediation import room as ops
 from app.mediation.room_models import Offer, caucus_room
 
 NS = "/room"
+RECHECK_SECONDS = 60
 
 
 def _sio_room(case_id: int, room: str) -> str:
@@ -34,7 +37,22 @@ def _user_room(case_id: int, user_id: int) -> str:
 
 def _case() -> Case | None:
     case_id = session.get("room_case_id")
-    return db.session.get(Case, case_id) if case_id else None
+    return ops.load_room_case(case_id) if case_id else None
+
+
+def _user():
+    """Who this connection belongs to. The login is re-checked against the server-side session (logout, idle and
+    absolute timeouts) at most once every RECHECK_SECONDS; in between, the id remembered at connect is used."""
+    user_id = session.get("room_user_id")
+    if user_id is None:
+        return None
+    if time.monotonic() - session.get("room_checked", 0) > RECHECK_SECONDS:
+        if not current_user.is_authenticated or current_user.id != user_id:
+            session.pop("room_user_id", None)
+            return None
+        session["room_checked"] = time.monotonic()
+        return current_user._get_current_object()
+    return db.session.get(User, user_id)
 
 
 def _refused(exc: ops.RoomError) -> dict:
@@ -45,12 +63,12 @@ def handler(fn):
     """Load the case of this connection, refuse non-participants, turn RoomErrors into an ack, commit on success."""
     @functools.wraps(fn)
     def wrapper(data=None):
-        case = _case()
-        if case is None or not current_user.is_authenticated or ops.participant(case, current_user) is None:
+        case, user = _case(), _user()
+        if case is None or user is None or ops.participant(case, user) is None:
             return {"ok": False, "error": gettext("您不是本案的参与人，或登录已过期，请刷新页面。"), "status": 403}
         data = data if isinstance(data, dict) else {}
         try:
-            result = fn(case, current_user._get_current_object(), data)
+            result = fn(case, user, data)
         except ops.RoomError as exc:
             db.session.rollback()
             return _refused(exc)
@@ -87,13 +105,14 @@ def on_connect(auth=None):
         case_id = int((auth or {}).get("case_id"))
     except (TypeError, ValueError):
         return False
-    case = db.session.get(Case, case_id)
+    case = ops.load_room_case(case_id)
     if case is None or not current_user.is_authenticated or not ops.room_started(case):
         return False
     user = current_user._get_current_object()
     if ops.participant(case, user) is None:
         return False
     session["room_case_id"] = case.id
+    session["room_user_id"], session["room_checked"] = user.id, time.monotonic()
     for room in ops.visible_rooms(case, user):
         join_room(_sio_room(case.id, room))
     join_room(_user_room(case.id, user.id))
@@ -104,9 +123,9 @@ def on_connect(auth=None):
 
 @socketio.on("disconnect", namespace=NS)
 def on_disconnect(reason=None):
-    case_id = session.get("room_case_id")
-    if case_id and current_user.is_authenticated:
-        emit("presence", {"user_id": current_user.id, "online": False}, to=_sio_room(case_id, "joint"))
+    case_id, user_id = session.get("room_case_id"), session.get("room_user_id")
+    if case_id and user_id:
+        emit("presence", {"user_id": user_id, "online": False}, to=_sio_room(case_id, "joint"))
 
 
 @socketio.on("send", namespace=NS)
