@@ -81,11 +81,16 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user_from_session_token)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     limiter.init_app(app)
+    # The Socket.IO handlers must be declared before the first init_app: Flask-SocketIO keeps a handler for later
+    # apps only when no server exists yet when it is declared.
+    from app.mediation import room_events  # noqa: F401
+
     socketio.init_app(app, async_mode="threading", message_queue=app.config.get("REDIS_URL") or None,
                       channel=app.config.get("SOCKETIO_CHANNEL", "jiefen-socketio"),
                       cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS") or None,
                       ping_interval=app.config.get("SOCKETIO_PING_INTERVAL", 25),
                       logger=False, engineio_logger=False)
+    app.extensions["socketio_server"] = socketio.server  # this app's own (the next create_app() replaces the global)
     if app.config.get("REDIS_URL"):
         _fresh_host_id_after_fork()
 

@@ -64,6 +64,17 @@ def app(database_url, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _socketio_bound_to_app(request):
+    """Flask-SocketIO keeps one server on a module-level object, and every create_app() replaces it: point it back
+    at the shared test app's own server for each test that uses the app (other tests make apps of their own)."""
+    if "app" in request.fixturenames:
+        from app.extensions import socketio
+
+        socketio.server = request.getfixturevalue("app").extensions["socketio_server"]
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _clean_database(request):
     """Empty every table after each test that used the database."""
     yield
