@@ -6,10 +6,11 @@ import re
 import sqlalchemy as sa
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from app.accounts.models import User
+from app.core.validators import email_error
 from app.extensions import db
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -38,11 +39,16 @@ class RegisterForm(FlaskForm):
     display_name = StringField(lazy_gettext("姓名"), validators=[
         DataRequired(lazy_gettext("请输入您的姓名。")), Length(max=60, message=lazy_gettext("姓名最多 60 个字符。"))])
     phone = StringField(lazy_gettext("手机号码"), validators=[Optional(), validate_phone_number], render_kw=TEL)
+    email = EmailField(lazy_gettext("电子邮箱"), validators=[Optional()], render_kw={"autocomplete": "email"})
     password = PasswordField(lazy_gettext("密码"), validators=[
         DataRequired(lazy_gettext("请设置密码。")), Length(10, 128, lazy_gettext("密码至少 10 个字符。"))])
     confirm = PasswordField(lazy_gettext("确认密码"), validators=[
         DataRequired(lazy_gettext("请再次输入密码。")), EqualTo("password", lazy_gettext("两次输入的密码不一致。"))])
     submit = SubmitField(lazy_gettext("注册"))
+
+    def validate_email(self, field) -> None:
+        if field.data and (err := email_error(field.data)):
+            raise ValidationError(err)
 
     def validate_username(self, field) -> None:
         if db.session.scalar(sa.select(User.id).where(User.username == field.data)):

@@ -22,10 +22,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def register_resident(username: str, password: str, display_name: str, phone: str | None) -> User:
+def register_resident(username: str, password: str, display_name: str, phone: str | None,
+                      email: str | None = None) -> User:
     """Create a resident account; the caller has checked the username is free."""
     user = User(username=username, password_hash=hash_password(password), display_name=display_name,
-                phone=phone or None, role=Role.resident)
+                phone=phone or None, email=(email or "").strip() or None, role=Role.resident)
     db.session.add(user)
     db.session.flush()
     return user

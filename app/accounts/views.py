@@ -20,7 +20,7 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         user = operations.register_resident(form.username.data, form.password.data,
-                                            form.display_name.data.strip(), form.phone.data)
+                                            form.display_name.data.strip(), form.phone.data, form.email.data)
         operations.start_session(user, request.remote_addr)
         db.session.commit()
         flash(gettext("注册成功，欢迎使用解纷。"), "success")

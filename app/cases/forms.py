@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DecimalField, Form, FormField, HiddenField, IntegerField, SelectField, \
+from wtforms import BooleanField, DecimalField, EmailField, Form, FormField, HiddenField, IntegerField, SelectField, \
     StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from app.cases.models import PartyKind
 from app.core.enums import select_choices
-from app.core.validators import id_number_error, phone_error
+from app.core.validators import email_error, id_number_error, phone_error
 
 REGION_RE = r"^\d{6}(\d{3}){0,2}$"
 REGION_MESSAGE = lazy_gettext("地区代码应为 6、9 或 12 位数字（如 340202）。")
@@ -33,6 +33,12 @@ class PartyForm(Form):
         Optional(), Regexp(REGION_RE, message=REGION_MESSAGE)])
     address = StringField(lazy_gettext("地址"), validators=[
         Optional(), Length(max=200, message=lazy_gettext("最多 200 个字符。"))])
+    email = EmailField(lazy_gettext("电子邮箱（选填，用于发送调解邀请）"), validators=[Optional()],
+                       render_kw={"autocomplete": "off"})
+
+    def validate_email(self, field) -> None:
+        if field.data and (err := email_error(field.data)):
+            raise ValidationError(err)
 
     def validate_phone(self, field) -> None:
         if field.data and (err := phone_error(field.data)):
@@ -66,7 +72,8 @@ class ApplicantAndRespondentChecks:
                 gettext("代为申请时，请填写申请人（居民）的姓名。")]
             ok = False
         for i, sub in enumerate((self.respondent1.form, self.respondent2.form)):
-            details = any((getattr(sub, f).data or "").strip() for f in ("phone", "id_number", "region_code", "address"))
+            details = any((getattr(sub, f).data or "").strip()
+                          for f in ("phone", "id_number", "region_code", "address", "email"))
             if ((i == 0 and first_respondent_required) or details) and not sub.filled:
                 sub.name.errors = list(sub.name.errors) + [gettext("请填写被申请人的姓名或单位名称。")]
                 ok = False

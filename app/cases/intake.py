@@ -31,7 +31,7 @@ def start_draft(filer: User, title: str, description: str, desired_outcome: str 
     if filer.role == Role.resident:
         case.parties.append(CaseParty(role=PartyRole.applicant, kind=PartyKind.person,
                                                  name=filer.display_name, phone=filer.phone,
-                                                 region_code=filer.region_code, user_id=filer.id))
+                                                 region_code=filer.region_code, user_id=filer.id, email=filer.email))
     db.session.add(case)
     db.session.flush()
     operations.append_event(case, filer, "draft", None)

@@ -6,12 +6,13 @@ from datetime import date
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, DecimalField, FormField, HiddenField, SelectField, StringField, \
-    TextAreaField
+from wtforms import BooleanField, DateField, DecimalField, EmailField, FormField, HiddenField, SelectField, \
+    StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from app.cases.forms import REGION_MESSAGE, REGION_RE, ApplicantAndRespondentChecks, PartyForm
 from app.core.enums import select_choices
+from app.core.validators import email_error
 
 STEPS = (
     (1, lazy_gettext("发生了什么")),
@@ -72,6 +73,8 @@ class PartiesForm(ApplicantAndRespondentChecks, WizardForm):
         Optional(), Length(max=120, message=lazy_gettext("最多 120 个字符。"))])
     applicant_phone = StringField(lazy_gettext("申请人手机号码"), validators=[Optional()], render_kw=TEL)
     applicant_id_number = StringField(lazy_gettext("申请人身份证号码（选填）"), validators=[Optional()])
+    applicant_email = EmailField(lazy_gettext("申请人电子邮箱（选填）"), validators=[Optional()],
+                                 render_kw={"autocomplete": "email"})
     region_code = StringField(lazy_gettext("申请人所在地区代码"), validators=[
         Optional(), Regexp(REGION_RE, message=REGION_MESSAGE)])
     respondent1 = FormField(PartyForm, label=lazy_gettext("被申请人"))
@@ -80,6 +83,10 @@ class PartiesForm(ApplicantAndRespondentChecks, WizardForm):
     def __init__(self, *args, on_behalf: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.on_behalf = on_behalf
+
+    def validate_applicant_email(self, field) -> None:
+        if field.data and (err := email_error(field.data)):
+            raise ValidationError(err)
 
     def validate(self, extra_validators=None) -> bool:
         """Field checks, then: a name for every respondent with details, and for the applicant when filing for one."""

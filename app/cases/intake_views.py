@@ -98,7 +98,8 @@ def _category(case: Case):
 def _party_data(sub, role: PartyRole) -> PartyData:
     return PartyData(role=role, kind=PartyKind(sub.kind.data), name=sub.name.data.strip(),
                      phone=sub.phone.data or None, id_number=(sub.id_number.data or "").upper() or None,
-                     region_code=sub.region_code.data or None, address=sub.address.data or None)
+                     region_code=sub.region_code.data or None, address=sub.address.data or None,
+                     email=(sub.email.data or "").strip() or None)
 
 
 def _parties(case: Case):
@@ -112,7 +113,7 @@ def _parties(case: Case):
         intake.save_parties(case, current_user, form.version.data, PartyData(
             role=PartyRole.applicant, kind=PartyKind.person, name=name, phone=form.applicant_phone.data or None,
             id_number=(form.applicant_id_number.data or "").upper() or None, region_code=form.region_code.data or None,
-            user_id=None if on_behalf else current_user.id),
+            user_id=None if on_behalf else current_user.id, email=(form.applicant_email.data or "").strip() or None),
             [_party_data(sub, PartyRole.respondent) for sub in (form.respondent1.form, form.respondent2.form) if sub.filled])
         db.session.commit()
         return redirect(_next_url(case, 3, form.nav.data))
@@ -123,11 +124,12 @@ def _fill_parties(form: PartiesForm, case: Case) -> None:
     applicant = case.applicants[0] if case.applicants else None
     if applicant:
         form.applicant_name.data, form.applicant_phone.data = applicant.name, applicant.phone
-        form.applicant_id_number.data = applicant.id_number
+        form.applicant_id_number.data, form.applicant_email.data = applicant.id_number, applicant.email
     form.region_code.data = (applicant.region_code if applicant else None) or case.region_code
     for sub, party in zip((form.respondent1.form, form.respondent2.form), case.respondents):
         sub.kind.data, sub.name.data, sub.phone.data = party.kind.value, party.name, party.phone
         sub.id_number.data, sub.region_code.data, sub.address.data = party.id_number, party.region_code, party.address
+        sub.email.data = party.email
 
 
 def _evidence(case: Case):

@@ -31,6 +31,7 @@ class PartyData:
     region_code: str | None = None
     address: str | None = None
     user_id: int | None = None
+    email: str | None = None
 
 
 @dataclass

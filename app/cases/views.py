@@ -56,15 +56,17 @@ def _case_data(form: CaseForm) -> CaseData:
                     has_arbitration_agreement=bool(form.has_arbitration_agreement.data))
 
 
-def _parties(form: CaseForm, applicant_user_id: int | None, applicant_name: str) -> list[PartyData]:
+def _parties(form: CaseForm, applicant_user_id: int | None, applicant_name: str,
+             applicant_email: str | None = None) -> list[PartyData]:
     parties = [PartyData(role=PartyRole.applicant, kind=PartyKind.person, name=applicant_name,
                          phone=form.applicant_phone.data or None, id_number=(form.applicant_id_number.data or None),
-                         region_code=form.region_code.data or None, user_id=applicant_user_id)]
+                         region_code=form.region_code.data or None, user_id=applicant_user_id, email=applicant_email)]
     for sub in (form.respondent1.form, form.respondent2.form):
         if sub.filled:
             parties.append(PartyData(role=PartyRole.respondent, kind=PartyKind(sub.kind.data), name=sub.name.data.strip(),
                                      phone=sub.phone.data or None, id_number=(sub.id_number.data or "").upper() or None,
-                                     region_code=sub.region_code.data or None, address=sub.address.data or None))
+                                     region_code=sub.region_code.data or None, address=sub.address.data or None,
+                                     email=(sub.email.data or "").strip() or None))
     return parties
 
 
@@ -104,7 +106,8 @@ def edit_case(case_id: int):
         applicant = case.applicants[0] if case.applicants else None
         operations.update_case(case, current_user, _case_data(form),
                                _parties(form, applicant.user_id if applicant else None,
-                                        applicant.name if applicant else current_user.display_name),
+                                        applicant.name if applicant else current_user.display_name,
+                                        applicant.email if applicant else None),
                                form.version.data, current_rules())
         db.session.commit()
         flash(gettext("案件信息已保存。"), "success")
@@ -122,6 +125,7 @@ def _fill_form(form: CaseForm, case: Case) -> None:
     for sub, party in zip((form.respondent1.form, form.respondent2.form), case.respondents):
         sub.kind.data, sub.name.data, sub.phone.data = party.kind.value, party.name, party.phone
         sub.id_number.data, sub.region_code.data, sub.address.data = party.id_number, party.region_code, party.address
+        sub.email.data = party.email
 
 
 @bp.route("/cases/<int:case_id>/steps/<action>", methods=["POST"])

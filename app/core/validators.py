@@ -9,6 +9,8 @@ from flask_babel import gettext
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+# Deliberately simple (email_validator is not installed): one @, no spaces, a dot in the domain.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 def id_number_error(value: str) -> str | None:
@@ -32,4 +34,12 @@ def phone_error(value: str) -> str | None:
     """None for an 11-digit mainland mobile number, else the reason (in the request's language)."""
     if not PHONE_RE.match(value.strip()):
         return gettext("请输入有效的 11 位手机号码，例如 13800138000。")
+    return None
+
+
+def email_error(value: str) -> str | None:
+    """None for a plausible e-mail address (at most 120 characters), else the reason (request's language)."""
+    v = value.strip()
+    if len(v) > 120 or not EMAIL_RE.match(v):
+        return gettext("请输入有效的电子邮箱地址，例如 name@example.com。")
     return None

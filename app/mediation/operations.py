@@ -38,11 +38,18 @@ def queue(channel: str, to: str, subject: str, body: str, case: Case | None = No
     return message
 
 
+def notify_user(user: User, subject: str, body: str, case: Case | None = None) -> None:
+    """Tell a user in the app (their notifications page), and by e-mail too when they gave an address."""
+    queue("in_app", str(user.id), subject, body, case)
+    if user.email:
+        queue("email", user.email, subject, body, case)
+
+
 def _notify_applicants(case: Case, subject: str, body: str) -> None:
-    """In-app messages to the applicant side: the filer and every applicant linked to a user."""
+    """Messages to the applicant side: the filer and every applicant linked to a user."""
     user_ids = {case.filed_by_id} | {p.user_id for p in case.applicants if p.user_id}
-    for uid in sorted(user_ids):
-        queue("in_app", str(uid), subject, body, case)
+    for user in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)).order_by(User.id)):
+        notify_user(user, subject, body, case)
 
 
 # --- inviting ------------------------------------------------------------------------------
@@ -65,6 +72,8 @@ def invite_respondents(case: Case, now: datetime | None = None) -> list[tuple[In
                 f"调解遵循自愿原则，请在{INVITATION_DAYS}日内打开链接查看并答复是否同意调解：{link}")
         if party.phone:
             queue("sms", party.phone, subject, body, case)
+        if party.email:
+            queue("email", party.email, subject, body, case)
         if party.user_id:
             queue("in_app", str(party.user_id), subject, body, case)
         made.append((inv, token))
@@ -152,8 +161,10 @@ def backend_for(channel: str) -> Backend:
 
 
 def send_pending(limit: int = 100) -> int:
-    """Deliver pending e-mail and SMS messages (in-app ones are read in the app, and only marked sent)."""
-    pending = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+    """Deliver pending e-mail and SMS messages. In-app ones are not sent: their sent_at is when the user read them
+    (the notifications page sets it), so the sender leaves them alone."""
+    pending = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.sent_at.is_(None),
+                                                                OutboxMessage.channel != "in_app")
                                  .order_by(OutboxMessage.id).limit(limit)).all()
     sent = 0
     for message in pending:

@@ -19,6 +19,7 @@ from app.cases.rules import current_rules
 from app.cases.views import load_case
 from app.core.errors import DomainError, TransitionRefused
 from app.extensions import db
+from app.mediation import deadlines
 from app.mediation import (
     operations as invitations,  # connects the funnel listener (invitations)
 )
@@ -37,7 +38,10 @@ def inbox():
     _require(Role.mediator)
     cases = db.session.scalars(sa.select(Case).where(Case.mediator_id == current_user.id)
                                .order_by(Case.stage != Stage.mediate, Case.updated_at.desc())).all()
-    return render_template("mediation/inbox.html", cases=cases, step_form=StepForm())
+    today = deadlines.beijing_today()
+    cases.sort(key=lambda c: not deadlines.is_overdue(c, today))  # stable: overdue first, otherwise as before
+    return render_template("mediation/inbox.html", cases=cases, step_form=StepForm(),
+                           overdue=deadlines.count_overdue(cases, today))
 
 
 @bp.route("/org/cases")
@@ -48,7 +52,9 @@ def org_board():
     if current_user.role == Role.org_admin:
         query = query.where(Case.organisation_id == current_user.organisation_id)
     cases = db.session.scalars(query.order_by(Case.status != CaseStatus.awaiting_assignment, Case.created_at)).all()
-    return render_template("mediation/org_board.html", cases=cases)
+    today = deadlines.beijing_today()
+    return render_template("mediation/org_board.html", cases=deadlines.board_order(cases, today),
+                           overdue=deadlines.count_overdue(cases, today))
 
 
 def mediator_loads(mediators: list[User]) -> dict[int, int]:

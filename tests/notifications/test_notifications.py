@@ -1,0 +1,148 @@
+"""E-mail through the outbox, and the in-app notifications page with its unread badge."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from app.accounts.models import User
+from app.extensions import db
+from app.mediation.models import OutboxMessage
+from tests.cases.test_funnel_journeys import file_dispute, step
+
+BADGE_RE = re.compile(r'class="nav-count"[^>]*>(\d+)<')
+LINK_RE = re.compile(r"/invitations/([A-Za-z0-9_\-]+)")
+
+
+def _outbox(app, case_id, channel):
+    with app.app_context():
+        rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.case_id == case_id,
+                                                                 OutboxMessage.channel == channel)
+                                  .order_by(OutboxMessage.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def _badge(web) -> int:
+    m = BADGE_RE.search(web.get("/my/cases").get_data(as_text=True))
+    return int(m.group(1)) if m else 0
+
+
+def test_the_invitation_also_goes_by_email_when_the_respondent_gave_one(app, demo, make_web):
+    applicant = make_web()
+    applicant.login("resident1")
+    case_id = file_dispute(applicant, "隔壁装修砸坏我家墙面", "neighbour", "隔壁装修时砸墙，把我家客厅墙面震裂，对方不肯修。",
+                           **{"respondent1-email": "li.jianguo@example.com"})
+    assert step(applicant, case_id, "request_mediation").status_code == 302
+    emails = _outbox(app, case_id, "email")
+    assert [m.to for m in emails] == ["li.jianguo@example.com"] and "调解邀请" in emails[0].subject
+    assert emails[0].body.count("http://127.0.0.1:5000/invitations/") == 1
+    assert _outbox(app, case_id, "sms")  # the SMS still goes too
+    no_email = file_dispute(applicant, "楼上花盆掉落砸坏雨棚", "neighbour", "楼上阳台花盆掉下来砸坏我家雨棚，对方不认账。")
+    assert step(applicant, no_email, "request_mediation").status_code == 302
+    assert _outbox(app, no_email, "email") == [] and _outbox(app, no_email, "sms")
+
+
+def _draft_parties_step(web):
+    """A draft after step 1; returns the URL of its parties step (3)."""
+    resp = web.post("/cases/new", {"title": "楼上空调滴水", "description": "楼上空调冷凝水一直滴在我家窗台上，协商无果。"},
+                    page="/cases/new")
+    case_id = int(re.search(r"/cases/(\d+)/intake/2$", resp.headers["Location"]).group(1))
+    return case_id, f"/cases/{case_id}/intake/3"
+
+
+def _version(web, url):
+    return re.search(r'name="version"[^>]*value="(\d+)"', web.get(url).get_data(as_text=True)).group(1)
+
+
+def test_the_wizard_keeps_the_emails_and_refuses_a_bad_one_next_to_the_field(app, demo, make_web):
+    resident = make_web()
+    resident.login("resident1")
+    case_id, url = _draft_parties_step(resident)
+    data = {"respondent1-name": "李建国", "respondent1-kind": "person", "respondent1-email": "li at example",
+            "applicant_email": "wang@example"}
+    resp = resident.post(url, {"version": _version(resident, url), **data})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert re.search(r'id="respondent1-email-error">请输入有效的电子邮箱地址', html)
+    assert re.search(r'id="applicant_email-error">请输入有效的电子邮箱地址', html)
+    assert "li at example" in html and "李建国" in html  # nothing lost
+
+    data.update({"respondent1-email": "li.jianguo@example.com", "applicant_email": "wang.xiuying@example.com"})
+    assert resident.post(url, {"version": _version(resident, url), **data}).status_code == 302
+    page = resident.get(url).get_data(as_text=True)  # back to the step: both addresses are shown again
+    assert 'value="li.jianguo@example.com"' in page and 'value="wang.xiuying@example.com"' in page
+    with app.app_context():
+        from app.cases.models import Case
+
+        case = db.session.get(Case, case_id)
+        assert case.applicants[0].email == "wang.xiuying@example.com"
+        assert case.respondents[0].email == "li.jianguo@example.com"
+
+
+def test_registration_refuses_a_bad_email_next_to_the_field(app, make_web):
+    web = make_web()
+    resp = web.post("/register", {"username": "zhao_min", "display_name": "赵敏", "password": "a-long-password",
+                                  "confirm": "a-long-password", "email": "zhao@@example"}, page="/register")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and re.search(r'id="email-error">请输入有效的电子邮箱地址', html)
+    assert "赵敏" in html
+
+
+def test_registration_keeps_the_email_and_notifications_go_there_too(app, demo, make_web):
+    web = make_web()
+    resp = web.post("/register", {"username": "zhao_min", "display_name": "赵敏", "password": "a-long-password",
+                                  "confirm": "a-long-password", "email": "zhao.min@example.com"}, page="/register")
+    assert resp.status_code == 302
+    from app.mediation.operations import notify_user
+
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "zhao_min"))
+        assert user.email == "zhao.min@example.com"
+        notify_user(user, "【解纷】测试通知", "这是一条测试通知。")
+        db.session.commit()
+        rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.subject == "【解纷】测试通知")).all()
+        assert sorted((m.channel, m.to) for m in rows) == [("email", "zhao.min@example.com"), ("in_app", str(user.id))]
+
+
+def _respondent_accepts(app, make_web):
+    """resident1 files against 李建国, who accepts as resident2: resident1 is told in the app."""
+    applicant = make_web()
+    applicant.login("resident1")
+    case_id = file_dispute(applicant, "邻居家的狗半夜一直叫", "neighbour", "邻居家的狗每天半夜叫个不停，孩子睡不好，沟通无果。")
+    assert step(applicant, case_id, "request_mediation").status_code == 302
+    token = LINK_RE.search(_outbox(app, case_id, "sms")[0].body).group(1)
+    respondent = make_web()
+    respondent.login("resident2")
+    respondent.get(f"/invitations/{token}")
+    assert respondent.post(f"/invitations/{token}/accept").status_code == 302
+    return applicant, respondent, case_id
+
+
+def test_the_notifications_page_shows_my_messages_only(app, demo, make_web):
+    applicant, respondent, case_id = _respondent_accepts(app, make_web)
+    mine = applicant.get("/notifications")
+    html = mine.get_data(as_text=True)
+    assert mine.status_code == 200
+    assert "被申请人已同意调解：邻居家的狗半夜一直叫" in html and f'href="/cases/{case_id}"' in html
+    theirs = respondent.get("/notifications").get_data(as_text=True)
+    assert "被申请人已同意调解" not in theirs
+    anonymous = make_web()
+    resp = anonymous.get("/notifications")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_the_badge_counts_unread_and_drops_after_opening(app, demo, make_web):
+    applicant, _, case_id = _respondent_accepts(app, make_web)
+    with app.app_context():
+        uid = db.session.scalar(sa.select(User.id).where(User.username == "resident1"))
+        unread = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.channel == "in_app", OutboxMessage.to == str(uid), OutboxMessage.sent_at.is_(None)))
+    assert unread >= 1 and _badge(applicant) == unread
+    # The outbox sender does not touch in-app messages: they stay unread until the user opens the page.
+    assert app.test_cli_runner().invoke(args=["outbox", "send"]).exit_code == 0
+    assert _badge(applicant) == unread
+    page = applicant.get("/notifications").get_data(as_text=True)
+    assert 'class="unread"' in page and not BADGE_RE.search(page)
+    assert _badge(applicant) == 0
+    assert 'class="unread"' not in applicant.get("/notifications").get_data(as_text=True)
