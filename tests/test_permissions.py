@@ -61,9 +61,36 @@ EXPECTED = {
         "POST": row(resident1=302, mediator1=NO_EVIDENCE, orgadmin1=NO_EVIDENCE, admin=NO_EVIDENCE)},
     "/cases/<int:case_id>/evidence/<int:evidence_id>": {
         "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/schedule": {  # the scheduling page for whoever sees the case; only the mediator proposes
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200),
+        "POST": row(resident1=403, mediator1=(422, "请至少填写一个时间"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/schedule/pick": {  # only a party picks (no slot chosen: refused next to the field)
+        "POST": row(resident1=(422, "请选择一个时间"), mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/schedule/<int:slot_id>/cancel": {  # slot_id=1 does not exist: the mediator gets 404
+        "POST": row(resident1=403, mediator1=404, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/schedule/<int:slot_id>.ics": {  # no such slot in this case (tests/mediation/test_scheduling)
+        "GET": row(resident1=404, mediator1=404, orgadmin1=404, admin=404)},
     "/org/cases/<int:case_id>/assign": {  # already assigned: the organisation's admins may reassign
         "GET": row(resident1=403, mediator1=403, orgadmin1=200, admin=200),  # reassign, with a reason
         "POST": row(resident1=403, mediator1=403, orgadmin1=NO_REASON, admin=NO_REASON)},
+    "/cases/<int:case_id>/room": {  # the session room: the case's parties and mediator only
+        "GET": row(resident1=200, mediator1=200, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/record": {  # the mediation record: whoever sees the case reads it
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/record.pdf": {  # nothing frozen yet in the demo
+        "GET": row(**{r: (409, "调解员尚未定稿笔录，暂无 PDF") for r in VIEWERS})},
+    "/cases/<int:case_id>/record/statements": {  # only the case's mediator edits; no speaker chosen here
+        "POST": row(resident1=403, mediator1=(422, "请选择发言人"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/record/statements/<int:statement_id>/delete": {  # statement_id=1: none in the demo
+        "POST": row(resident1=403, mediator1=(404, "没有这条陈述"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/record/freeze": {
+        "POST": row(resident1=403, mediator1=(409, "请先录入至少一条陈述"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/record/sign": {  # parties and the mediator sign, once a version is frozen
+        "POST": row(resident1=(409, "调解员尚未定稿笔录"), mediator1=(409, "调解员尚未定稿笔录"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/deadline/extend": {  # only the case's mediator; the demo's respondent (a company) has not joined
+        "POST": row(resident1=403, mediator1=(409, "被申请人尚未同意参加调解"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/deadline/<int:extension_id>/answer": {  # extension_id=1: none in the demo
+        "POST": row(resident1=404, mediator1=404, orgadmin1=404, admin=404)},
     "/cases/<int:case_id>/steps/<action>": {  # action=withdraw: only a party may withdraw
         "POST": row(resident1=302, mediator1=NOT_PARTY, orgadmin1=NOT_PARTY, admin=NOT_PARTY)},
 }
@@ -78,6 +105,9 @@ def methods(rule):
 
 
 def build(app, rule, **values):
+    values.setdefault("slot_id", 1)  # scheduling URLs (a slot that does not exist in the demo)
+    values.setdefault("statement_id", 1)  # the mediation record's statements: none exists in the demo
+    values.setdefault("extension_id", 1)  # deadline extensions: none exists in the demo
     with app.test_request_context():
         return url_for(rule.endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
 

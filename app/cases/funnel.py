@@ -85,9 +85,14 @@ BY_ACTION = {t.action: t for t in TRANSITIONS}
 # Actions that are recorded in the history but are not funnel steps.
 OTHER_ACTIONS = {"draft": ("开始填写纠纷", "Started the intake"), "file": ("提交纠纷", "Filed"), "edit": ("修改案件信息", "Edited"),
                  "add_evidence": ("上传证据", "Evidence added"),
+                 "session_scheduled": ("安排调解会议", "Session scheduled"), "session_cancelled": ("取消调解会议", "Session cancelled"),
                  "respondent_accepted": ("被申请人同意调解", "The respondent agreed to mediate"),
                  "respondent_declined": ("被申请人不同意调解", "The respondent declined mediation"),
-                 "invitation_expired": ("被申请人逾期未答复调解邀请", "The respondent did not answer the invitation")}
+                 "invitation_expired": ("被申请人逾期未答复调解邀请", "The respondent did not answer the invitation"),
+                 "deadline_extended": ("各方同意延长调解期限", "Mediation deadline extended with everyone's consent"),
+                 "deadline_extension_refused": ("当事人不同意延长调解期限", "A party refused to extend the mediation deadline"),
+                 "safety_flagged": ("调解员标记安全风险，联合调解关闭", "Safety risk flagged: joint sessions closed"),
+                 "offer_accepted": ("双方接受调解方案", "Both sides accepted an offer")}
 
 
 def action_label(action: str) -> str:

@@ -49,19 +49,25 @@ def live_server(app):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the whole run."""
+def playwright_driver():
+    """The one Playwright driver of the run (the sync API allows only one per process)."""
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
     try:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        yield pw
     finally:
         pw.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    """One headless Chromium for the whole run."""
+    chromium = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 # Chromium asks every site for /favicon.ico; the app has none yet (a 404). Remove once it serves one.

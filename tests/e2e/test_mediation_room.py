@@ -25,18 +25,14 @@ MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-str
 
 
 @pytest.fixture(scope="module")
-def media_browser():
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
+def media_browser(playwright_driver):
+    """Chromium with a fake camera and microphone that never asks for permission."""
+    chromium = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=CHROMIUM_ARGS + MEDIA_ARGS)
     try:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + MEDIA_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        yield chromium
     finally:
-        pw.stop()
+        chromium.close()
 
 
 @pytest.fixture()
