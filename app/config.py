@@ -45,7 +45,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'jiefen.db'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Connections kept per worker process. A gthread worker runs many threads (each open mediation room holds one):
+    # too small a pool makes them queue, and overflow connections are closed and reopened under load.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": int(os.environ.get("DB_POOL_SIZE", "10")),
+                                 "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", "20"))}
     SECRET_KEY = os.environ.get("SECRET_KEY")
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # Links in SMS and e-mail must be absolute: the address residents reach the platform at.

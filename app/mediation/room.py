@@ -152,31 +152,69 @@ def _require_mediator(case: Case, user: User) -> None:
         raise RoomError(gettext("只有本案的调解员可以执行此操作。"), status_code=403)
 
 
+@dataclass(frozen=True)
+class Seat:
+    """Who speaks in which case, as their connection remembers it: enough to post a message without loading the
+    case and its parties again (the socket handlers re-check it at connect and once a minute)."""
+    case_id: int
+    user_id: int
+    side: str
+    label: str
+    rooms: tuple[str, ...]
+
+
+def seat_for(case: Case, user: User) -> Seat | None:
+    who = participant(case, user)
+    if who is None:
+        return None
+    return Seat(case.id, user.id, who.side, who.label, tuple(visible_rooms(case, user)))
+
+
+def _speaker_state(seat: Seat):
+    """One query: whether the room is open, the joint room closed, the case's mediator, and where this party sits."""
+    closed = sa.exists().where(SafetyFlag.case_id == Case.id)
+    placed = (sa.select(RoomPlacement.room).where(RoomPlacement.case_id == Case.id,
+                                                  RoomPlacement.user_id == seat.user_id).scalar_subquery())
+    return db.session.execute(sa.select(Case.stage, Case.status, Case.mediator_id, closed.label("closed"),
+                                        placed.label("placed")).where(Case.id == seat.case_id)).one_or_none()
+
+
 def post_message(case: Case, user: User, room: str | None, body: str, client_id: str | None = None,
                  kind: str = "text") -> tuple[RoomMessage, bool]:
     """Store a message; returns (message, created). A resend with the same client_id returns the stored one."""
-    who = participant(case, user)
-    if who is None:
+    seat = seat_for(case, user)
+    if seat is None:
         raise RoomError(gettext("您不是本案的参与人。"), status_code=403)
+    return post_from_seat(seat, room, body, client_id, kind)
+
+
+def post_from_seat(seat: Seat, room: str | None, body: str, client_id: str | None = None,
+                   kind: str = "text") -> tuple[RoomMessage, bool]:
     client_id = (client_id or "").strip()[:40] or None
     if client_id:
-        existing = db.session.scalar(sa.select(RoomMessage).where(RoomMessage.sender_id == user.id,
+        existing = db.session.scalar(sa.select(RoomMessage).where(RoomMessage.sender_id == seat.user_id,
                                                                   RoomMessage.client_id == client_id))
         if existing is not None:
             return existing, False
-    _require_open(case)
+    state = _speaker_state(seat)
+    if state is None or (seat.side == "mediator" and state.mediator_id != seat.user_id):
+        raise RoomError(gettext("您不是本案的参与人。"), status_code=403)
+    if not (state.stage == Stage.mediate and state.status == CaseStatus.in_progress):
+        raise RoomError(gettext("调解已结束（%(status)s），不能再发送。", status=state.status.label), status_code=409)
     body = (body or "").strip()
     if not body:
         raise RoomError(gettext("请输入内容。"), field="body")
     if len(body) > MAX_MESSAGE:
         raise RoomError(gettext("一条消息最多 %(n)s 字。", n=MAX_MESSAGE), field="body")
-    if who.side != "mediator":
-        room = current_room(case, user)  # a party always speaks where the mediator has put them
-    elif room not in visible_rooms(case, user):
+    if seat.side != "mediator":  # a party always speaks where the mediator has put them
+        room = state.placed or JOINT
+        if room == JOINT and state.closed:
+            room = caucus_room(seat.user_id)
+    elif room not in seat.rooms:
         raise RoomError(gettext("没有这个会话。"), field="room")
-    if room == JOINT and joint_closed(case):
+    if room == JOINT and state.closed:
         raise RoomError(gettext("本案已标记安全风险，联合调解已关闭，只能背靠背沟通。"), field="room", status_code=409)
-    message = RoomMessage(case_id=case.id, room=room, sender_id=user.id, kind=kind, body=body,
+    message = RoomMessage(case_id=seat.case_id, room=room, sender_id=seat.user_id, kind=kind, body=body,
                           client_id=client_id, created_at=utcnow())
     db.session.add(message)
     db.session.flush()
@@ -253,7 +291,8 @@ def room_label(case: Case, room: str) -> str:
     return gettext("背靠背：%(who)s", who=who.label if who else owner)
 
 
-def message_json(case: Case, message: RoomMessage) -> dict:
+def message_json(case: Case | None, message: RoomMessage, sender: str | None = None) -> dict:
+    """The message as the pages get it; sender: its author's label when known (else looked up on the case)."""
     return {"id": message.id, "room": message.room, "kind": message.kind, "body": message.body,
-            "sender_id": message.sender_id, "sender": sender_label(case, message), "client_id": message.client_id,
-            "offer_id": message.offer_id, "at": message.created_at.isoformat() + "Z"}
+            "sender_id": message.sender_id, "sender": sender or sender_label(case, message),
+            "client_id": message.client_id, "offer_id": message.offer_id, "at": message.created_at.isoformat() + "Z"}

@@ -16,7 +16,6 @@ from flask_babel import gettext
 from flask_login import current_user
 from flask_socketio import emit, join_room
 
-from app.accounts.models import User
 from app.cases.models import Case
 from app.extensions import db, socketio
 from app.mediation import offers as offer_ops
@@ -40,50 +39,76 @@ def _case() -> Case | None:
     return ops.load_room_case(case_id) if case_id else None
 
 
-def _user():
-    """Who this connection belongs to. The login is re-checked against the server-side session (logout, idle and
-    absolute timeouts) at most once every RECHECK_SECONDS; in between, the id remembered at connect is used."""
-    user_id = session.get("room_user_id")
-    if user_id is None:
+def _user(case: Case):
+    """Who this connection belongs to, as a participant object of the already loaded case (no query)."""
+    seat = _seat(case)
+    if seat is None:
+        return None
+    who = next((p for p in ops.participants(case) if p.user.id == seat.user_id), None)
+    return who.user if who else None
+
+
+def _seat(case: Case | None = None) -> ops.Seat | None:
+    """The connection's seat, remembered at connect. Once every RECHECK_SECONDS the login is checked against the
+    server-side session (logout, idle and absolute timeouts) and the seat against the case (a mediator replaced)."""
+    raw = session.get("room_seat")
+    if raw is None:
         return None
     if time.monotonic() - session.get("room_checked", 0) > RECHECK_SECONDS:
-        if not current_user.is_authenticated or current_user.id != user_id:
-            session.pop("room_user_id", None)
+        case = case or _case()
+        if case is None or not current_user.is_authenticated or current_user.id != raw["user_id"]:
+            session.pop("room_seat", None)
             return None
-        session["room_checked"] = time.monotonic()
-        return current_user._get_current_object()
-    return db.session.get(User, user_id)
+        return _remember_seat(case, current_user._get_current_object())
+    return ops.Seat(**{**raw, "rooms": tuple(raw["rooms"])})
+
+
+def _remember_seat(case: Case, user) -> ops.Seat | None:
+    seat = ops.seat_for(case, user)
+    if seat is None:
+        session.pop("room_seat", None)
+        return None
+    session["room_seat"] = {**seat.__dict__, "rooms": list(seat.rooms)}
+    session["room_checked"] = time.monotonic()
+    return seat
 
 
 def _refused(exc: ops.RoomError) -> dict:
     return {"ok": False, "error": exc.message, "field": exc.field, "status": exc.status_code}
 
 
+Outgoing = list[tuple[str, dict, str]]  # (event, payload, Socket.IO room): sent after the commit
+
+
 def handler(fn):
-    """Load the case of this connection, refuse non-participants, turn RoomErrors into an ack, commit on success."""
+    """Load the case of this connection, refuse non-participants, turn RoomErrors into an ack. The handler returns
+    (ack, outgoing) with every payload already built: after the commit the ORM objects are expired, and reading
+    them again would cost a query each."""
     @functools.wraps(fn)
     def wrapper(data=None):
-        case, user = _case(), _user()
-        if case is None or user is None or ops.participant(case, user) is None:
+        case = _case()
+        user = _user(case) if case is not None else None
+        if case is None or user is None:
             return {"ok": False, "error": gettext("您不是本案的参与人，或登录已过期，请刷新页面。"), "status": 403}
         data = data if isinstance(data, dict) else {}
         try:
-            result = fn(case, user, data)
+            ack, outgoing = fn(case, user, data)
         except ops.RoomError as exc:
             db.session.rollback()
             return _refused(exc)
         db.session.commit()
-        return result
+        for event, payload, room in outgoing:
+            socketio.emit(event, payload, to=room, namespace=NS)
+        return ack
     return wrapper
 
 
-def _broadcast_messages(case: Case, messages) -> None:
-    for m in messages:
-        socketio.emit("chat", ops.message_json(case, m), to=_sio_room(case.id, m.room), namespace=NS)
+def _messages_out(case: Case, messages) -> Outgoing:
+    return [("chat", ops.message_json(case, m), _sio_room(case.id, m.room)) for m in messages]
 
 
-def _broadcast_offer(case: Case, offer: Offer) -> None:
-    socketio.emit("offer", offer_ops.offer_json(offer), to=_sio_room(case.id, offer.room), namespace=NS)
+def _offer_out(offer: Offer) -> Outgoing:
+    return [("offer", offer_ops.offer_json(offer), _sio_room(offer.case_id, offer.room))]
 
 
 def state_for(case: Case, user) -> dict:
@@ -112,7 +137,7 @@ def on_connect(auth=None):
     if ops.participant(case, user) is None:
         return False
     session["room_case_id"] = case.id
-    session["room_user_id"], session["room_checked"] = user.id, time.monotonic()
+    _remember_seat(case, user)
     for room in ops.visible_rooms(case, user):
         join_room(_sio_room(case.id, room))
     join_room(_user_room(case.id, user.id))
@@ -123,19 +148,29 @@ def on_connect(auth=None):
 
 @socketio.on("disconnect", namespace=NS)
 def on_disconnect(reason=None):
-    case_id, user_id = session.get("room_case_id"), session.get("room_user_id")
-    if case_id and user_id:
-        emit("presence", {"user_id": user_id, "online": False}, to=_sio_room(case_id, "joint"))
+    seat = session.get("room_seat")
+    if seat:
+        emit("presence", {"user_id": seat["user_id"], "online": False}, to=_sio_room(seat["case_id"], "joint"))
 
 
 @socketio.on("send", namespace=NS)
-@handler
-def on_send(case, user, data):
-    message, created = ops.post_message(case, user, data.get("room"), data.get("body"), data.get("client_id"))
+def on_send(data=None):
+    """The hot path (every chat message): posted from the connection's seat with one query for the room's state,
+    instead of loading the case and its parties."""
+    seat = _seat()
+    if seat is None:
+        return {"ok": False, "error": gettext("您不是本案的参与人，或登录已过期，请刷新页面。"), "status": 403}
+    data = data if isinstance(data, dict) else {}
+    try:
+        message, created = ops.post_from_seat(seat, data.get("room"), data.get("body"), data.get("client_id"))
+    except ops.RoomError as exc:
+        db.session.rollback()
+        return _refused(exc)
+    payload = ops.message_json(None, message, sender=seat.label)
     db.session.commit()
     if created:
-        _broadcast_messages(case, [message])
-    return {"ok": True, "message": ops.message_json(case, message)}
+        socketio.emit("chat", payload, to=_sio_room(seat.case_id, payload["room"]), namespace=NS)
+    return {"ok": True, "message": payload}
 
 
 @socketio.on("history", namespace=NS)
@@ -146,7 +181,7 @@ def on_history(case, user, data):
         after = int(data.get("after_id") or 0)
     except (TypeError, ValueError):
         after = 0
-    return {"ok": True, "history": [ops.message_json(case, m) for m in ops.history(case, user, after)]}
+    return {"ok": True, "history": [ops.message_json(case, m) for m in ops.history(case, user, after)]}, []
 
 
 @socketio.on("move", namespace=NS)
@@ -157,54 +192,45 @@ def on_move(case, user, data):
     except (TypeError, ValueError):
         raise ops.RoomError(gettext("没有这位当事人。"), field="user_id") from None
     notices = ops.move_party(case, user, party_id, data.get("room") or "")
-    db.session.commit()
-    _broadcast_messages(case, notices)
-    placement = {"user_id": party_id, "room": ops.current_room(case, db.session.get(type(user), party_id))}
-    socketio.emit("placement", placement, to=_sio_room(case.id, "joint"), namespace=NS)
-    socketio.emit("placement", placement, to=_sio_room(case.id, caucus_room(party_id)), namespace=NS)
-    return {"ok": True, **placement}
+    placement = {"user_id": party_id, "room": data.get("room")}
+    return {"ok": True, **placement}, _messages_out(case, notices) + [
+        ("placement", placement, _sio_room(case.id, "joint")),
+        ("placement", placement, _sio_room(case.id, caucus_room(party_id)))]
 
 
 @socketio.on("flag", namespace=NS)
 @handler
 def on_flag(case, user, data):
     notices = ops.flag_safety(case, user, data.get("kind") or "", data.get("note"))
-    db.session.commit()
-    _broadcast_messages(case, notices)
-    for p in ops.participants(case):
-        socketio.emit("joint_closed", {"room": ops.current_room(case, p.user)}, to=_user_room(case.id, p.user.id),
-                      namespace=NS)
-    return {"ok": True}
+    closed = [("joint_closed", {"room": ops.current_room(case, p.user)}, _user_room(case.id, p.user.id))
+              for p in ops.participants(case)]
+    return {"ok": True}, _messages_out(case, notices) + closed
 
 
 @socketio.on("offer", namespace=NS)
 @handler
 def on_offer(case, user, data):
     offer, message = offer_ops.make_offer(case, user, data, data.get("room"))
-    db.session.commit()
-    _broadcast_offer(case, offer)
-    _broadcast_messages(case, [message])
+    out = _offer_out(offer) + _messages_out(case, [message])
     if offer.replaces_id:
-        _broadcast_offer(case, db.session.get(Offer, offer.replaces_id))
-    return {"ok": True, "offer": offer_ops.offer_json(offer)}
+        out += _offer_out(db.session.get(Offer, offer.replaces_id))
+    return {"ok": True, "offer": out[0][1]}, out
 
 
 @socketio.on("respond", namespace=NS)
 @handler
 def on_respond(case, user, data):
     offer = offer_ops.respond(case, user, data.get("offer_id"), data.get("answer") or "")
-    db.session.commit()
-    _broadcast_offer(case, offer)
-    return {"ok": True, "offer": offer_ops.offer_json(offer)}
+    out = _offer_out(offer)
+    return {"ok": True, "offer": out[0][1]}, out
 
 
 @socketio.on("withdraw", namespace=NS)
 @handler
 def on_withdraw(case, user, data):
     offer = offer_ops.withdraw(case, user, data.get("offer_id"))
-    db.session.commit()
-    _broadcast_offer(case, offer)
-    return {"ok": True, "offer": offer_ops.offer_json(offer)}
+    out = _offer_out(offer)
+    return {"ok": True, "offer": out[0][1]}, out
 
 
 @socketio.on("signal", namespace=NS)
@@ -224,8 +250,7 @@ def on_signal(case, user, data):
     payload = data.get("data")
     if not isinstance(payload, dict) or len(str(payload)) > 20000:
         raise ops.RoomError(gettext("信令数据无效。"), field="data")
-    socketio.emit("signal", {"from": user.id, "data": payload}, to=_user_room(case.id, to), namespace=NS)
-    return {"ok": True}
+    return {"ok": True}, [("signal", {"from": user.id, "data": payload}, _user_room(case.id, to))]
 
 
 @socketio.on("show", namespace=NS)
@@ -245,5 +270,4 @@ def on_show(case, user, data):
     room = ops.current_room(case, user) if who.side != "mediator" else data.get("room")
     if room not in ops.visible_rooms(case, user):
         raise ops.RoomError(gettext("没有这个会话。"), field="room")
-    socketio.emit("show", {"evidence_id": evidence.id, "by": who.label}, to=_sio_room(case.id, room), namespace=NS)
-    return {"ok": True}
+    return {"ok": True}, [("show", {"evidence_id": evidence.id, "by": who.label}, _sio_room(case.id, room))]
