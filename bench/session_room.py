@@ -1,13 +1,14 @@
 """Load the session room: ROOMS cases in mediation, each with its mediator and two parties connected (3 clients per
 room), every client sending a chat message every INTERVAL seconds for DURATION seconds, against gunicorn with
-2 gthread workers sharing rooms through Redis (the production recipe; clients land on either worker).
+4 gthread workers sharing rooms through Redis (the README's production recipe; clients land on any worker).
 
 Fan-out latency: from the moment a client emits a message until each member of the room receives it (the sender
 included: its own copy is the broadcast, not the ack). All clients live in this process (one asyncio loop), so
 one monotonic clock times both ends. Lost: deliveries expected (messages x room members) minus received.
 
-Prints human lines, then one JSON line: rooms, clients, sent, expected, received, lost, p50_ms, p99_ms, max_ms.
-Usage: python bench/session_room.py [--rooms 100] [--duration 20] [--interval 2] [--workers 2]
+Prints human lines, then one JSON line: rooms, clients, sent, expected, received, lost, p50_ms, p99_ms, max_ms,
+ack_p50_ms / ack_p99_ms (emit -> stored and acknowledged), refused.
+Usage: python bench/session_room.py [--rooms 100] [--duration 20] [--interval 2] [--workers 4]
 DATABASE_URL picks the database (default: a fresh database on the local PostgreSQL, as in production); REDIS_URL the queue (default 127.0.0.1:6379)."""
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+ACKS: list[float] = []    # emit -> the server's acknowledgement (stored and committed), ms
+FAILED: list[dict] = []   # acknowledgements that refused the message
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -166,10 +169,14 @@ class Member:
         while time.monotonic() < end:
             n += 1
             body = f"r{self.room}c{self.index}m{n}@{time.monotonic():.6f}"
-            await self.sio.emit("send", {"room": "joint", "body": body, "client_id": f"b{self.room}-{self.index}-{n}"},
-                               namespace="/room")
+            t = time.monotonic()
             sent.append(self.room)
-            await asyncio.sleep(interval)
+            ack = await self.sio.call("send", {"room": "joint", "body": body, "client_id": f"b{self.room}-{self.index}-{n}"},
+                                      namespace="/room", timeout=30)
+            ACKS.append((time.monotonic() - t) * 1000)
+            if not ack.get("ok"):
+                FAILED.append(ack)
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - t)))
 
 
 async def run(base: str, rooms: list[tuple[int, list[str]]], duration: float, interval: float) -> dict:
@@ -198,7 +205,9 @@ async def run(base: str, rooms: list[tuple[int, list[str]]], duration: float, in
             "sent": len(sent), "expected": expected, "received": got, "lost": expected - got,
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None, "p99_ms": round(q[98], 1),
             "max_ms": round(latencies[-1], 1) if latencies else None,
-            "msgs_per_s": round(len(sent) / duration, 1)}
+            "msgs_per_s": round(len(sent) / duration, 1), "refused": len(FAILED),
+            "ack_p50_ms": round(statistics.median(ACKS), 1) if ACKS else None,
+            "ack_p99_ms": round(statistics.quantiles(ACKS, n=100)[98], 1) if len(ACKS) >= 100 else None}
 
 
 def main() -> None:
@@ -206,7 +215,7 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--interval", type=float, default=2.0)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)  # as the README's production command
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="jiefen-room-bench-")
     from app.config import normalise_database_url

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import gettext
 
@@ -191,11 +192,6 @@ def post_message(case: Case, user: User, room: str | None, body: str, client_id:
 def post_from_seat(seat: Seat, room: str | None, body: str, client_id: str | None = None,
                    kind: str = "text") -> tuple[RoomMessage, bool]:
     client_id = (client_id or "").strip()[:40] or None
-    if client_id:
-        existing = db.session.scalar(sa.select(RoomMessage).where(RoomMessage.sender_id == seat.user_id,
-                                                                  RoomMessage.client_id == client_id))
-        if existing is not None:
-            return existing, False
     state = _speaker_state(seat)
     if state is None or (seat.side == "mediator" and state.mediator_id != seat.user_id):
         raise RoomError(gettext("您不是本案的参与人。"), status_code=403)
@@ -217,7 +213,17 @@ def post_from_seat(seat: Seat, room: str | None, body: str, client_id: str | Non
     message = RoomMessage(case_id=seat.case_id, room=room, sender_id=seat.user_id, kind=kind, body=body,
                           client_id=client_id, created_at=utcnow())
     db.session.add(message)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A resend (same sender and client_id, unique together): the first copy stands. Nothing else was written
+        # in this unit of work, so rolling it back loses nothing; looking first would cost every message a query.
+        db.session.rollback()
+        existing = db.session.scalar(sa.select(RoomMessage).where(RoomMessage.sender_id == seat.user_id,
+                                                                  RoomMessage.client_id == client_id))
+        if existing is None:
+            raise
+        return existing, False
     return message, True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import time
 
 from flask import current_app, session
@@ -50,11 +51,12 @@ def _user(case: Case):
 
 def _seat(case: Case | None = None) -> ops.Seat | None:
     """The connection's seat, remembered at connect. Once every RECHECK_SECONDS the login is checked against the
-    server-side session (logout, idle and absolute timeouts) and the seat against the case (a mediator replaced)."""
+    server-side session (logout, idle and absolute timeouts) and the seat against the case (a mediator replaced);
+    RECHECK_SECONDS on average, jittered."""
     raw = session.get("room_seat")
     if raw is None:
         return None
-    if time.monotonic() - session.get("room_checked", 0) > RECHECK_SECONDS:
+    if time.monotonic() > session.get("room_recheck_at", 0):
         case = case or _case()
         if case is None or not current_user.is_authenticated or current_user.id != raw["user_id"]:
             session.pop("room_seat", None)
@@ -69,7 +71,8 @@ def _remember_seat(case: Case, user) -> ops.Seat | None:
         session.pop("room_seat", None)
         return None
     session["room_seat"] = {**seat.__dict__, "rooms": list(seat.rooms)}
-    session["room_checked"] = time.monotonic()
+    # Spread out: connections opened together (a session starting) must not all re-check in the same second.
+    session["room_recheck_at"] = time.monotonic() + RECHECK_SECONDS * random.uniform(0.75, 1.25)  # noqa: S311
     return seat
 
 
