@@ -111,6 +111,7 @@ def _fresh_host_id_after_fork() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.agreements.views import bp as agreements_bp
     from app.analytics.views import bp as analytics_bp
     from app.cases.assessment_views import bp as assessment_bp
     from app.cases.views import bp as cases_bp
@@ -126,7 +127,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.rules_admin.views import bp as rules_admin_bp
 
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
-               rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp):
+               rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
+               agreements_bp):
         app.register_blueprint(bp)
 
 
