@@ -111,6 +111,8 @@ def _fresh_host_id_after_fork() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.agreements.confirmation_views import bp as confirmation_bp
+    from app.agreements.pdf_views import bp as agreement_pdf_bp
     from app.agreements.views import bp as agreements_bp
     from app.analytics.views import bp as analytics_bp
     from app.cases.assessment_views import bp as assessment_bp
@@ -128,12 +130,13 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
                rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
-               agreements_bp):
+               agreements_bp, agreement_pdf_bp, confirmation_bp):
         app.register_blueprint(bp)
 
 
 def _register_cli(app: Flask) -> None:
     from app.cli import audit_cli, seed_demo_command
+    from app.agreements.cli import agreements_cli, pki_cli
     from app.consult.cli import consult_cli
     from app.core.jobs import jobs_cli
     from app.mediation.cli import invitations_cli, outbox_cli
@@ -146,3 +149,5 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(invitations_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(agreements_cli)
+    app.cli.add_command(pki_cli)
