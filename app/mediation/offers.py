@@ -205,7 +205,7 @@ def describe(offer: Offer) -> str:
         parts.append(gettext("赔礼道歉"))
     if offer.other_terms:
         parts.append(offer.other_terms)
-    return "；".join(parts)
+    return gettext("；").join(parts)
 
 
 def offer_json(offer: Offer) -> dict:

@@ -158,7 +158,7 @@
     ["applicant", "respondent"].forEach(function (side) {
       if (o.answers[side]) { answers.push(S[side] + (o.answers[side] === "accept" ? S.accepted_by : S.rejected_by)); }
     });
-    if (answers.length) { li.appendChild(el("span", "answers", answers.join("；"))); }
+    if (answers.length) { li.appendChild(el("span", "answers", answers.join(S.sep))); }
     var buttons = el("span", "offer-actions");
     if (canAnswer(o)) {
       buttons.appendChild(button(S.accept, "primary accept", function () { answer(o.id, "accept"); }));

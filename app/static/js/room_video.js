@@ -28,7 +28,7 @@
       peers().forEach(function (p) {
         var b = document.createElement("button");
         b.type = "button"; b.className = "call"; b.dataset.userId = p.user_id;
-        b.textContent = S.call + "：" + p.label;
+        b.textContent = S.call_to.replace("{who}", p.label);
         b.addEventListener("click", function () { call(p.user_id); });
         box.appendChild(b);
       });
