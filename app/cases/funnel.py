@@ -92,7 +92,13 @@ OTHER_ACTIONS = {"draft": ("开始填写纠纷", "Started the intake"), "file": 
                  "deadline_extended": ("各方同意延长调解期限", "Mediation deadline extended with everyone's consent"),
                  "deadline_extension_refused": ("当事人不同意延长调解期限", "A party refused to extend the mediation deadline"),
                  "safety_flagged": ("调解员标记安全风险，联合调解关闭", "Safety risk flagged: joint sessions closed"),
-                 "offer_accepted": ("双方接受调解方案", "Both sides accepted an offer")}
+                 "offer_accepted": ("双方接受调解方案", "Both sides accepted an offer"),
+                 "confirmation_applied": ("申请司法确认", "Applied for judicial confirmation"),
+                 "confirmation_joined": ("双方共同申请司法确认，已提交法院",
+                                         "Joint application for judicial confirmation submitted to the court"),
+                 "confirmation_withdrawn": ("撤回司法确认申请", "Judicial confirmation application withdrawn"),
+                 "confirmation_confirmed": ("法院裁定确认调解协议有效", "The court confirmed the agreement"),
+                 "confirmation_rejected": ("法院裁定驳回司法确认申请", "The court rejected the application")}
 
 
 def action_label(action: str) -> str:

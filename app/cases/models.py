@@ -169,7 +169,10 @@ class Case(db.Model):
         if role == Role.arbitrator:
             return self.arbitration_body_id is not None and self.arbitration_body_id == user.organisation_id
         if role == Role.court_clerk:
-            return self.court_id is not None and self.court_id == user.organisation_id
+            if self.court_id is not None and self.court_id == user.organisation_id:
+                return True
+            return db.session.scalar(sa.select(_confirmation_at_court(user.organisation_id)
+                                               .where(sa.literal_column("case_id") == self.id).exists()))
         return False
 
     def can_edit(self, user: User) -> bool:
@@ -208,8 +211,18 @@ class Case(db.Model):
         if role == Role.arbitrator:
             return Case.arbitration_body_id == user.organisation_id
         if role == Role.court_clerk:
-            return Case.court_id == user.organisation_id
+            return sa.or_(Case.court_id == user.organisation_id,
+                          Case.id.in_(_confirmation_at_court(user.organisation_id)))
         return sa.false()
+
+
+def _confirmation_at_court(court_id: int | None):
+    """Ids of cases whose application for judicial confirmation reached this court (submitted or decided): its clerks
+    see those cases too. The table belongs to app.agreements, which builds on cases; hence the late import."""
+    from app.agreements.models import ConfirmationApplication as Application
+
+    return sa.select(Application.case_id).where(Application.court_id == court_id,
+                                                Application.status.in_(("submitted", "confirmed", "rejected")))
 
 
 class CaseParty(db.Model):
