@@ -35,9 +35,16 @@ def seed_demo_command() -> None:
     created = seed_demo(password)
     db.session.commit()
     click.echo("Demo data " + ("created." if created else "already present (nothing changed)."))
+    click.echo(f"Case with a fully signed agreement: {demo_signed_agreement_case()}")
     click.echo(f"Log in at /login with password {password!r} as:")
     for username, role, org in demo_logins():
         click.echo(f"  {username:<12} {role:<14} {org}")
+
+
+def demo_signed_agreement_case():
+    from app.demo import signed_agreement_case_id
+
+    return signed_agreement_case_id()
 
 
 def demo_logins():

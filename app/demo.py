@@ -96,8 +96,10 @@ def seed_demo(password: str) -> bool:
     orgs = _get_or_create_orgs()
     users = _get_or_create_users(orgs, password)
     if db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.filed_by_id == users["resident1"].id)):
+        seed_signed_agreement()  # demo databases made before agreements existed get theirs now
         return False
     _seed_cases(users, orgs)
+    seed_signed_agreement()
     return True
 
 
@@ -170,3 +172,45 @@ def _seed_cases(users: dict[str, User], orgs: dict[str, Organisation]) -> None:
     c = _file(users, "网购家电质量问题", "consumer", "在本地电器店购买的空调安装一周就不制冷，商家拒绝退换。", amount="3200",
               respondent=("某电器商行", PartyKind.organisation, None))
     _step(c, "withdraw", r1, "商家已同意退货，撤回申请。")
+
+
+# --- a fully signed agreement ---------------------------------------------------------------------
+SIGNED_AGREEMENT_CASE = "车位被邻居长期占用"
+
+
+def signed_agreement_case_id() -> int | None:
+    """The demo case whose agreement is signed by both parties (typed signatures) and the mediator."""
+    return db.session.scalar(sa.select(Case.id).where(Case.title == SIGNED_AGREEMENT_CASE).order_by(Case.id).limit(1))
+
+
+def seed_signed_agreement() -> int | None:
+    """Draft, send and sign (resident1, resident2, then the mediator) the agreement of the settled parking case,
+    unless it already has one. The PDF is made when first asked for (no rendering while seeding)."""
+    from datetime import timedelta
+
+    from app.agreements import drafting, signing
+    from app.agreements.models import Agreement
+    from app.core.time import utcnow
+
+    case = db.session.get(Case, signed_agreement_case_id() or 0)
+    if case is None or case.mediator is None:
+        return None
+    if db.session.scalar(sa.select(Agreement.id).where(Agreement.case_id == case.id).limit(1)) is not None:
+        return case.id
+    due = (utcnow() + timedelta(days=7)).date().isoformat()
+    terms = [
+        {"clause": "remove_obstruction", "params": {"obligor": "respondent", "beneficiary": "applicant", "date": due,
+                                                    "obstruction": "将停放在申请人车位上的电动车移走，今后不再占用该车位"}},
+        {"clause": "apology", "params": {"apologiser": "respondent", "recipient": "applicant", "manner": "当面口头",
+                                         "date": due}},
+        {"clause": "confidentiality", "params": {}},
+        {"clause": "default", "params": {"obligor": "respondent", "beneficiary": "applicant"}},
+    ]
+    data = drafting.DraftInput(terms=terms, **drafting.prefill_texts(case))
+    agreement = drafting.save(case, case.mediator, data)
+    drafting.send_for_signing(case, case.mediator)
+    signers = [p.user for p in signing.party_signers(case)] + [case.mediator]
+    for user in signers:
+        signing.sign(case, user, agreement, method="typed", typed_name=user.display_name, image_png=None,
+                     seen_hash=agreement.content_hash, ip_address="127.0.0.1", request_pdf=False)
+    return case.id
