@@ -77,6 +77,18 @@ class Config:
     RATELIMIT_KEY_PREFIX = "jiefen"
     RATELIMIT_SWALLOW_ERRORS = True          # Redis down: answer the question rather than fail the page
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Signed agreements (PAdES). Development: `flask pki init` makes a CA and one PKCS#12 per organisation under
+    # instance/pki/ (AGREEMENT_PKI_DIR). Production: AGREEMENT_SIGNING_P12 (one PKCS#12 for every organisation) and
+    # AGREEMENT_TRUST_ROOTS (PEM file of the CA certificates /verify trusts) replace them.
+    AGREEMENT_PKI_DIR = os.environ.get("AGREEMENT_PKI_DIR") or None          # None: <instance>/pki
+    AGREEMENT_SIGNING_P12 = os.environ.get("AGREEMENT_SIGNING_P12") or None
+    AGREEMENT_P12_PASSWORD = os.environ.get("AGREEMENT_P12_PASSWORD", "jiefen-dev-p12")  # development default
+    AGREEMENT_TRUST_ROOTS = os.environ.get("AGREEMENT_TRUST_ROOTS") or None
+    AGREEMENT_TSA_URL = os.environ.get("AGREEMENT_TSA_URL") or None           # RFC 3161 server: PAdES B-T
+    AGREEMENT_PDF_TIMEOUT = float(os.environ.get("AGREEMENT_PDF_TIMEOUT", "60"))  # seconds per render+sign attempt
+    AGREEMENT_PDF_ATTEMPTS = 3
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "20/minute")       # /verify uploads per IP
+    VERIFY_MAX_BYTES = 10 * 1024 * 1024
 
 
 class TestConfig(Config):

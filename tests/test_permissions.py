@@ -87,10 +87,38 @@ EXPECTED = {
         "POST": row(resident1=403, mediator1=(409, "请先录入至少一条陈述"), orgadmin1=403, admin=403)},
     "/cases/<int:case_id>/record/sign": {  # parties and the mediator sign, once a version is frozen
         "POST": row(resident1=(409, "调解员尚未定稿笔录"), mediator1=(409, "调解员尚未定稿笔录"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/agreement": {  # the settlement agreement: whoever sees the case (parties see no drafts)
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/agreement/edit": {  # only the case's mediator drafts; the posted form has no facts/terms
+        "GET": row(resident1=403, mediator1=200, orgadmin1=403, admin=403),
+        "POST": row(resident1=403, mediator1=(422, "请至少添加一项协议条款"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/agreement/send": {  # no draft in the demo case (and it is not settled)
+        "POST": row(resident1=403, mediator1=(409, "没有待送交的协议草稿"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/agreement/sign": {  # parties and the mediator sign, once it is sent to them
+        "POST": row(resident1=(409, "调解协议尚未送交各方审阅"), mediator1=(409, "调解协议尚未送交各方审阅"),
+                    orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/agreement/changes": {  # only a party asks for changes, to a version under review
+        "POST": row(resident1=(409, "调解协议尚未送交各方审阅"), mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/agreement/pdf": {  # the signed PDF's progress page: whoever sees the case (nothing signed yet)
+        "GET": row(**{r: (200, "协议尚未全部签署") for r in VIEWERS})},
+    "/cases/<int:case_id>/agreement/pdf/status": {
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/agreement/pdf/retry": {  # only the case's mediator asks for another attempt
+        "POST": row(resident1=403, mediator1=(409, "协议尚未全部签署"), orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/agreement.pdf": {
+        "GET": row(**{r: (409, "协议尚未全部签署") for r in VIEWERS})},
     "/cases/<int:case_id>/deadline/extend": {  # only the case's mediator; the demo's respondent (a company) has not joined
         "POST": row(resident1=403, mediator1=(409, "被申请人尚未同意参加调解"), orgadmin1=403, admin=403)},
     "/cases/<int:case_id>/deadline/<int:extension_id>/answer": {  # extension_id=1: none in the demo
         "POST": row(resident1=404, mediator1=404, orgadmin1=404, admin=404)},
+    "/cases/<int:case_id>/confirmation/apply": {  # judicial confirmation: parties only; nothing signed in the demo case
+        "POST": row(resident1=(409, "调解协议尚未经各方签署生效"), mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/confirmation/join": {
+        "POST": row(resident1=(409, "没有等待您确认的司法确认申请"), mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/confirmation/withdraw": {
+        "POST": row(resident1=(409, "没有可以撤回的司法确认申请"), mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/confirmation/application.pdf": {  # parties, the mediator (and the court's clerk once submitted)
+        "GET": row(resident1=(409, "尚未申请司法确认"), mediator1=(409, "尚未申请司法确认"), orgadmin1=403, admin=403)},
     "/cases/<int:case_id>/steps/<action>": {  # action=withdraw: only a party may withdraw
         "POST": row(resident1=302, mediator1=NOT_PARTY, orgadmin1=NOT_PARTY, admin=NOT_PARTY)},
 }
@@ -108,6 +136,7 @@ def build(app, rule, **values):
     values.setdefault("slot_id", 1)  # scheduling URLs (a slot that does not exist in the demo)
     values.setdefault("statement_id", 1)  # the mediation record's statements: none exists in the demo
     values.setdefault("extension_id", 1)  # deadline extensions: none exists in the demo
+    values.setdefault("application_id", 1)  # judicial confirmation applications (court pages): none in the demo
     with app.test_request_context():
         return url_for(rule.endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
 
