@@ -108,10 +108,9 @@ def prefill_texts(case: Case) -> dict[str, str]:
     facts = f"{a}与{r}因“{case.title}”发生纠纷。申请人称：{(case.description or '').strip()}"
     responsibility = (f"经调解员了解核实，双方对上述事实均无异议。{r}对纠纷的发生负有责任，同意承担本协议约定的义务；"
                       f"{a}同意在{r}履行本协议后，不再就本纠纷向其主张其他权利。")
+    # When it takes effect and the copies (一式三份) are the PDF's own section 五: not repeated here.
     performance = (f"各项义务按上述协议内容约定的期限和方式履行。款项以银行转账或当面交付现金的方式支付，收款方收到后应出具收条。"
-                   f"履行地点：{org}所在地或双方另行约定的地点。\n"
-                   f"本协议自各方当事人签名、调解员签名并加盖{org}印章之日起生效。本协议一式三份，双方当事人各执一份，"
-                   f"{org}留存一份。")
+                   f"履行地点：{org}所在地或双方另行约定的地点。")
     return {"facts": facts, "responsibility": responsibility, "performance": performance}
 
 

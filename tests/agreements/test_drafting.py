@@ -174,7 +174,8 @@ def test_the_draft_is_prefilled_from_the_case_and_the_accepted_offers(app, demo,
         ("respondent", "applicant", "5000.00", "2026-12-31")
     assert fields["terms-2-content"] == "修好卫生间防水。"
     assert "申请人王秀英与被申请人李建国因“楼上漏水殃及我家天花板”发生纠纷" in fields["facts"]
-    assert "一式三份" in fields["performance"]
+    assert "履行地点" in fields["performance"]
+    assert "一式三份" not in fields["performance"]  # the PDF's own section 五 says when it takes effect and the copies
     assert agreements(app, case_id) == []  # nothing stored until the mediator saves
 
     assert save_draft(mediator, case_id, {"terms-1-date": "2026-12-20"}).status_code == 302
