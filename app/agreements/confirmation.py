@@ -21,6 +21,7 @@ from app.cases.models import Case
 from app.cases.operations import append_event
 from app.core import jobs
 from app.core.errors import DomainError
+from app.core.i18n import N_
 from app.core.time import utcnow
 from app.core.web import localtime
 from app.extensions import db
@@ -32,8 +33,9 @@ REMINDER_DAYS = (23, 28)  # after signing: a week left, then two days left
 PENDING = ("awaiting", "submitted")
 AT_COURT = ("submitted", "confirmed", "rejected")
 PARTY_ROLES = ("applicant", "respondent")
-STATUS_LABELS = {"awaiting": "等待对方当事人确认", "submitted": "已提交法院，等待审查", "confirmed": "已确认有效",
-                 "rejected": "已驳回", "withdrawn": "已撤回"}
+# Marked with N_, translated where shown: gettext(STATUS_LABELS[status]).
+STATUS_LABELS = {"awaiting": N_("等待对方当事人确认"), "submitted": N_("已提交法院，等待审查"), "confirmed": N_("已确认有效"),
+                 "rejected": N_("已驳回"), "withdrawn": N_("已撤回")}
 
 
 class ConfirmationRefused(DomainError):
@@ -301,7 +303,7 @@ def application_data(application: ConfirmationApplication) -> dict:
                            "confirmed_at": localtime(at) if at else ""})
     return {
         "application": {"id": application.id, "status": application.status,
-                        "status_label": STATUS_LABELS[application.status],
+                        "status_label": gettext(STATUS_LABELS[application.status]),
                         "submitted": application.joined_at is not None,
                         "date": chinese_date(application.joined_at or application.applied_at)},
         "court": {"name": application.court.name},

@@ -84,7 +84,7 @@ def confirmation_panel(case: Case) -> dict | None:
             "review_url": url_for("confirmation.court_page", application_id=application.id)
             if application is not None and application.status in ops.AT_COURT
             and ops.is_court_clerk_of(application, current_user) else None,
-            "labels": ops.STATUS_LABELS}
+            "labels": {k: gettext(v) for k, v in ops.STATUS_LABELS.items()}}
 
 
 @bp.app_template_global()
@@ -95,7 +95,7 @@ def confirmation_inbox() -> list[dict]:
     rows = []
     for application in ops.court_inbox(current_user.organisation_id):
         case = db.session.get(Case, application.case_id)
-        rows.append({"application": application, "case": case, "label": ops.STATUS_LABELS[application.status],
+        rows.append({"application": application, "case": case, "label": gettext(ops.STATUS_LABELS[application.status]),
                      "agreement_pdf": agreement_pdf_url(case.id),
                      "application_pdf": url_for("confirmation.application_pdf", case_id=case.id)})
     return rows
