@@ -112,6 +112,7 @@ def _fresh_host_id_after_fork() -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.agreements.confirmation_views import bp as confirmation_bp
+    from app.api.views import bp as api_bp
     from app.agreements.pdf_views import bp as agreement_pdf_bp
     from app.agreements.views import bp as agreements_bp
     from app.analytics.views import bp as analytics_bp
@@ -130,7 +131,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
                rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
-               agreements_bp, agreement_pdf_bp, confirmation_bp):
+               agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp):
         app.register_blueprint(bp)
 
 
