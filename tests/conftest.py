@@ -67,11 +67,20 @@ def app(database_url, tmp_path_factory):
 def _socketio_bound_to_app(request):
     """Flask-SocketIO keeps one server on a module-level object, and every create_app() replaces it: point it back
     at the shared test app's own server for each test that uses the app (other tests make apps of their own)."""
-    if "app" in request.fixturenames:
-        from app.extensions import socketio
+    if "app" not in request.fixturenames:
+        yield
+        return
+    from app.extensions import socketio
 
-        socketio.server = request.getfixturevalue("app").extensions["socketio_server"]
+    server = request.getfixturevalue("app").extensions["socketio_server"]
+    socketio.server = server
+    async_handlers = server.async_handlers
     yield
+    # Flask-SocketIO's test client reroutes the server's sends to itself and runs handlers inline, for good: undo
+    # it, or a later browser test on the live server would never hear back.
+    for patched in ("_send_packet", "_send_eio_packet"):
+        server.__dict__.pop(patched, None)
+    server.async_handlers = async_handlers
 
 
 @pytest.fixture(autouse=True)

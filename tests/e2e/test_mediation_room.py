@@ -7,7 +7,7 @@ import pytest
 
 from tests.cases.test_funnel_journeys import mediator_of
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, PHONE, BrowserProblems
-from tests.mediation.test_invitations import _case_in_mediation, _token
+from tests.mediation.test_invitations import case_with_both_parties
 
 # What the page sees when a proxy refuses the websocket upgrade: the handshake fails, "error" then "close" (1006).
 BLOCKED_WEBSOCKET = """
@@ -37,12 +37,7 @@ def media_browser(playwright_driver):
 
 @pytest.fixture()
 def room_case(app, demo, make_web):
-    _, case_id = _case_in_mediation(make_web)
-    respondent = make_web()
-    respondent.login("resident2")
-    token = _token(app, case_id)
-    respondent.get(f"/invitations/{token}")
-    assert respondent.post(f"/invitations/{token}/accept").status_code == 302
+    case_id, *_ = case_with_both_parties(app, make_web)
     return case_id, mediator_of(app, case_id)
 
 

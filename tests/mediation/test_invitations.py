@@ -10,7 +10,7 @@ from app.accounts.models import User
 from app.core.time import utcnow
 from app.extensions import db
 from app.mediation.models import Invitation, OutboxMessage
-from tests.cases.test_funnel_journeys import file_dispute, load, step
+from tests.cases.test_funnel_journeys import file_dispute, load, mediator_of, step
 
 LINK_RE = re.compile(r"/invitations/([A-Za-z0-9_\-]+)")
 
@@ -22,6 +22,19 @@ def _case_in_mediation(make_web):
     case_id = file_dispute(applicant, "楼上漏水殃及我家天花板", "neighbour", "楼上卫生间漏水，我家天花板发霉，协商无果。")
     assert step(applicant, case_id, "request_mediation").status_code == 302
     return applicant, case_id
+
+
+def case_with_both_parties(app, make_web):
+    """resident1 (王秀英) against resident2 (李建国), who accepted the invitation; returns the case id and the
+    logged-in browsers of the applicant, the respondent and the mediator."""
+    applicant, case_id = _case_in_mediation(make_web)
+    respondent, mediator = make_web(), make_web()
+    respondent.login("resident2")
+    token = _token(app, case_id)
+    respondent.get(f"/invitations/{token}")
+    assert respondent.post(f"/invitations/{token}/accept").status_code == 302
+    mediator.login(mediator_of(app, case_id))
+    return case_id, applicant, respondent, mediator
 
 
 def _rows(app, case_id):

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.mediation.record_models import MediationRecord, RecordSignature, RecordStatement
 from app.mediation.room_models import Offer, OfferResponse, RoomMessage
 from tests.cases.test_funnel_journeys import file_dispute, mediator_of, step
-from tests.mediation.test_invitations import _token
+from tests.mediation.test_invitations import case_with_both_parties  # noqa: F401  (re-exported)
 
 TITLE = "楼上漏水殃及我家天花板"
 SAID = "申请人称：楼上卫生间漏水已三个月，天花板发霉，要求赔偿维修费。"
@@ -39,20 +39,6 @@ def _parties(app, case_id):
         out = {p.role.value: p.id for p in case.parties}
         db.session.remove()
     return out
-
-
-def case_with_both_parties(app, make_web):
-    """resident1 (王秀英) against resident2 (李建国), who accepted the invitation; the mediator's browser too."""
-    applicant, respondent, mediator = make_web(), make_web(), make_web()
-    applicant.login("resident1")
-    case_id = file_dispute(applicant, TITLE, "neighbour", "楼上卫生间漏水，我家天花板发霉，协商无果。")
-    assert step(applicant, case_id, "request_mediation").status_code == 302
-    token = _token(app, case_id)
-    respondent.login("resident2")
-    respondent.get(f"/invitations/{token}")
-    assert respondent.post(f"/invitations/{token}/accept").status_code == 302
-    mediator.login(mediator_of(app, case_id))
-    return case_id, applicant, respondent, mediator
 
 
 def add_session(app, case_id):

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db, socketio
 from app.mediation.room_models import Offer, RoomMessage
-from tests.cases.test_funnel_journeys import mediator_of
-from tests.mediation.test_invitations import _case_in_mediation, _token
+from tests.mediation.test_invitations import case_with_both_parties
 
 NS = "/room"
 
@@ -18,14 +17,7 @@ NS = "/room"
 @pytest.fixture()
 def room_case(app, demo, make_web):
     """resident1 against 李建国 (resident2 accepted the invitation), in mediation with a mediator: three logged-in webs."""
-    applicant, case_id = _case_in_mediation(make_web)
-    respondent = make_web()
-    respondent.login("resident2")
-    token = _token(app, case_id)
-    respondent.get(f"/invitations/{token}")
-    assert respondent.post(f"/invitations/{token}/accept").status_code == 302
-    mediator = make_web()
-    mediator.login(mediator_of(app, case_id))
+    case_id, applicant, respondent, mediator = case_with_both_parties(app, make_web)
     return case_id, {"applicant": applicant, "respondent": respondent, "mediator": mediator}
 
 

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.mediation.models import OutboxMessage
 from app.mediation.schedule_models import SessionSlot, SlotPick, SlotReminder
 from tests.cases.test_funnel_journeys import mediator_of, step
-from tests.mediation.test_invitations import _case_in_mediation, _token, _user_id
+from tests.mediation.test_invitations import _user_id, case_with_both_parties
 
 APPLICANT_PHONE, RESPONDENT_PHONE = "13905531234", "13905539876"
 
@@ -26,17 +26,7 @@ def _at(days=0, hours=0, minutes=0):
     return utc, (utc + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
 
 
-def _mediation(app, make_web):
-    """A case in mediation, its respondent (resident2) accepted: case_id, applicant, respondent, mediator."""
-    applicant, case_id = _case_in_mediation(make_web)
-    respondent = make_web()
-    respondent.login("resident2")
-    token = _token(app, case_id)
-    respondent.get(f"/invitations/{token}")
-    assert respondent.post(f"/invitations/{token}/accept").status_code == 302
-    mediator = make_web()
-    mediator.login(mediator_of(app, case_id))
-    return case_id, applicant, respondent, mediator
+_mediation = case_with_both_parties
 
 
 def _propose(mediator, case_id, *starts, minutes="90"):
