@@ -84,7 +84,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 BY_ACTION = {t.action: t for t in TRANSITIONS}
 # Actions that are recorded in the history but are not funnel steps.
 OTHER_ACTIONS = {"draft": ("开始填写纠纷", "Started the intake"), "file": ("提交纠纷", "Filed"), "edit": ("修改案件信息", "Edited"),
-                 "add_evidence": ("上传证据", "Evidence added"),
+                 "add_evidence": ("上传证据", "Evidence added"), "imported": ("从案件包导入", "Imported from a case bundle"),
                  "session_scheduled": ("安排调解会议", "Session scheduled"), "session_cancelled": ("取消调解会议", "Session cancelled"),
                  "respondent_accepted": ("被申请人同意调解", "The respondent agreed to mediate"),
                  "respondent_declined": ("被申请人不同意调解", "The respondent declined mediation"),

@@ -1,0 +1,203 @@
+"""Portable case bundles: export, import with every hash checked, refusals, `flask cases list`."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+
+from app.cases.models import Case, Stage
+from tests.test_permissions import EVIDENCE_NAME, TITLE, upload_evidence
+
+
+@pytest.fixture()
+def runner(app):
+    from app.cases.bundle_cli import cases_cli
+
+    if "cases" not in app.cli.commands:  # until app/__init__.py registers it
+        app.cli.add_command(cases_cli)
+    return app.test_cli_runner()
+
+
+@pytest.fixture()
+def bundle_path(app, demo, make_web, runner, tmp_path):
+    """The demo case TITLE, with one evidence file uploaded through the web, exported to a zip."""
+    upload_evidence(app, make_web)
+    with app.app_context():
+        from app.extensions import db
+
+        case_id = db.session.scalar(sa.select(Case.id).where(Case.title == TITLE))
+        db.session.remove()
+    out = tmp_path / "case.zip"
+    result = runner.invoke(args=["cases", "export-bundle", str(case_id), str(out)])
+    assert result.exit_code == 0, result.output
+    return out, case_id
+
+
+def case_count(app) -> int:
+    from app.extensions import db
+
+    with app.app_context():
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(Case))
+        db.session.remove()
+        return n
+
+
+def rewrite(src, dst, change):
+    """Copy the zip src to dst, passing each (name, bytes) through change (which may return None to drop)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            out = change(info.filename, zin.read(info))
+            if out is not None:
+                zout.writestr(info.filename, out)
+    return dst
+
+
+def test_export_then_import_recreates_the_case(app, bundle_path, runner):
+    from app.extensions import db
+
+    path, source_id = bundle_path
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        assert manifest["format"] == "jiefen-case-bundle" and manifest["version"] == 1
+        assert manifest["case"]["source_id"] == source_id
+        assert set(manifest["files"]) == set(zf.namelist()) - {"manifest.json"}
+        [ev] = manifest["evidence"]
+        assert ev["original_name"] == EVIDENCE_NAME and ev["path"].startswith("evidence/1-")
+    before = case_count(app)
+    result = runner.invoke(args=["cases", "import-bundle", str(path)])
+    assert result.exit_code == 0, result.output
+    new_id = int(result.output.strip().splitlines()[-1])
+    assert new_id != source_id and case_count(app) == before + 1
+    with app.app_context():
+        from app.core.storage import storage
+
+        old, new = db.session.get(Case, source_id), db.session.get(Case, new_id)
+        assert new.title == old.title and (new.stage, new.status) == (old.stage, old.status)
+        assert [(p.role, p.name, p.phone, p.user_id) for p in new.parties] == \
+            [(p.role, p.name, p.phone, p.user_id) for p in old.parties]
+        assert len(new.events) == len(old.events) + 1
+        assert [(e.action, e.reason, e.created_at, e.actor_id) for e in new.events[:-1]] == \
+            [(e.action, e.reason, e.created_at, e.actor_id) for e in old.events]
+        last = new.events[-1]
+        manifest_sha = hashlib.sha256(zipfile.ZipFile(path).read("manifest.json")).hexdigest()
+        assert last.action == "imported" and last.reason == f"bundle {manifest_sha} from case {source_id}"
+        [old_ev], [new_ev] = old.evidence, new.evidence
+        assert new_ev.storage_key != old_ev.storage_key
+        with storage().open(new_ev.storage_key) as fh:
+            assert hashlib.sha256(fh.read()).hexdigest() == old_ev.sha256 == new_ev.sha256
+        db.session.remove()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "OK" in result.output, result.output
+
+
+def test_one_changed_byte_in_evidence_is_refused_naming_the_file(app, bundle_path, runner, tmp_path):
+    path, _ = bundle_path
+    with zipfile.ZipFile(path) as zf:
+        evidence_path = json.loads(zf.read("manifest.json"))["evidence"][0]["path"]
+
+    def flip(name, data):
+        if name != evidence_path:
+            return data
+        return data[:-1] + bytes([data[-1] ^ 1])
+
+    bad = rewrite(path, tmp_path / "bad.zip", flip)
+    before = case_count(app)
+    result = runner.invoke(args=["cases", "import-bundle", str(bad)])
+    assert result.exit_code != 0
+    assert evidence_path in result.output and "SHA-256" in result.output and "校验值不符" in result.output
+    assert case_count(app) == before
+
+
+def test_a_tampered_event_reason_is_refused(app, bundle_path, runner, tmp_path):
+    path, _ = bundle_path
+
+    def tamper(name, data):
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        manifest["events"][0]["reason"] = "篡改后的内容"
+        return json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+
+    bad = rewrite(path, tmp_path / "bad.zip", tamper)
+    before = case_count(app)
+    result = runner.invoke(args=["cases", "import-bundle", str(bad)])
+    assert result.exit_code != 0
+    assert "event seq 1" in result.output and "altered" in result.output and "篡改" in result.output
+    assert case_count(app) == before
+
+
+@pytest.mark.parametrize("name", ["../evil", "/etc/evil", "evidence/../../evil"])
+def test_path_traversal_is_refused(app, bundle_path, runner, tmp_path, name):
+    path, _ = bundle_path
+    bad = tmp_path / "evil.zip"
+    rewrite(path, bad, lambda n, d: d)
+    with zipfile.ZipFile(bad, "a") as zf:
+        zf.writestr(zipfile.ZipInfo(name), b"x")
+    before = case_count(app)
+    result = runner.invoke(args=["cases", "import-bundle", str(bad)])
+    assert result.exit_code != 0 and "unsafe path" in result.output and name in result.output
+    assert case_count(app) == before
+
+
+def test_an_unlisted_file_is_refused(app, bundle_path, runner, tmp_path):
+    path, _ = bundle_path
+    bad = tmp_path / "extra.zip"
+    rewrite(path, bad, lambda n, d: d)
+    with zipfile.ZipFile(bad, "a") as zf:
+        zf.writestr("evidence/extra.png", b"x")
+    result = runner.invoke(args=["cases", "import-bundle", str(bad)])
+    assert result.exit_code != 0 and "not listed in the manifest: evidence/extra.png" in result.output
+
+
+def test_a_bundle_of_another_format_or_version_is_refused(app, ctx):
+    from app.cases.bundle import BundleError, read_bundle
+
+    for manifest in ({"format": "other"}, {"format": "jiefen-case-bundle", "version": 2, "files": {}}):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("manifest.json", json.dumps(manifest))
+        with pytest.raises(BundleError):
+            read_bundle(buf.getvalue())
+
+
+def test_cases_list_by_stage(app, demo, runner):
+    from app.extensions import db
+
+    with app.app_context():
+        at_mediate = sa.select(Case.id).where(Case.stage == Stage.mediate).order_by(Case.id)
+        expected = db.session.scalars(at_mediate).all()
+        every = db.session.scalars(sa.select(Case.id).order_by(Case.id)).all()
+        db.session.remove()
+    assert expected
+    result = runner.invoke(args=["cases", "list", "--stage", "mediate"])
+    assert result.exit_code == 0 and result.output.split() == [str(i) for i in expected]
+    assert runner.invoke(args=["cases", "list"]).output.split() == [str(i) for i in every]
+
+
+def test_export_of_a_missing_case_fails(app, demo, runner, tmp_path):
+    result = runner.invoke(args=["cases", "export-bundle", "999999", str(tmp_path / "x.zip")])
+    assert result.exit_code != 0 and "does not exist" in result.output
+
+
+def test_every_demo_case_round_trips(app, demo):
+    """Every demo stage (with its organisations, court numbers, agreements) exports and imports; chains verify."""
+    from app.cases.bundle import export_bundle, import_bundle
+    from app.cases.operations import verify_chain
+    from app.core.storage import storage
+    from app.extensions import db
+
+    with app.app_context():
+        ids = db.session.scalars(sa.select(Case.id).order_by(Case.id)).all()
+        for case_id in ids:
+            case = db.session.get(Case, case_id)
+            new = import_bundle(export_bundle(case, storage()), storage())
+            assert (new.title, new.stage, new.status) == (case.title, case.stage, case.status)
+            assert len(new.events) == len(case.events) + 1 and len(new.evidence) == len(case.evidence)
+        db.session.commit()
+        checked, broken = verify_chain()
+        assert broken is None and checked > 0
+        db.session.remove()
