@@ -138,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from app.cli import audit_cli, seed_demo_command
     from app.agreements.cli import agreements_cli, pki_cli
+    from app.api.cli import api_tokens_cli
     from app.cases.bundle_cli import cases_cli
     from app.consult.cli import consult_cli
     from app.core.jobs import jobs_cli
@@ -154,3 +155,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(agreements_cli)
     app.cli.add_command(pki_cli)
     app.cli.add_command(cases_cli)
+    app.cli.add_command(api_tokens_cli)

@@ -39,6 +39,11 @@ def row(**viewers):
     return {"anonymous": LOGIN, **{r: 404 for r in ROLES if r not in VIEWERS and r != "anonymous"}, **viewers}
 
 
+def api_row():
+    """The court-facing API (/api/v1) knows no web sessions: everyone without a bearer token gets 401."""
+    return {r: 401 for r in ROLES}
+
+
 NOT_PARTY = (403, "只有案件当事人可以执行此操作")
 NO_EVIDENCE = (403, "您不能为此案件上传证据")
 FROZEN = (409, "不能再修改案件信息")
@@ -119,6 +124,12 @@ EXPECTED = {
         "POST": row(resident1=(409, "没有可以撤回的司法确认申请"), mediator1=403, orgadmin1=403, admin=403)},
     "/cases/<int:case_id>/confirmation/application.pdf": {  # parties, the mediator (and the court's clerk once submitted)
         "GET": row(resident1=(409, "尚未申请司法确认"), mediator1=(409, "尚未申请司法确认"), orgadmin1=403, admin=403)},
+    # The court API: bearer tokens only (tests/api covers the courts' own tokens, 404 for other courts' cases).
+    "/api/v1/cases/<int:case_id>": {"GET": api_row()},
+    "/api/v1/cases/<int:case_id>/evidence/<int:evidence_id>": {"GET": api_row()},
+    "/api/v1/cases/<int:case_id>/agreement.pdf": {"GET": api_row()},
+    "/api/v1/cases/<int:case_id>/confirmation-application.pdf": {"GET": api_row()},
+    "/api/v1/cases/<int:case_id>/decisions": {"POST": api_row()},
     "/cases/<int:case_id>/steps/<action>": {  # action=withdraw: only a party may withdraw
         "POST": row(resident1=302, mediator1=NOT_PARTY, orgadmin1=NOT_PARTY, admin=NOT_PARTY)},
 }
@@ -259,6 +270,8 @@ def test_admin_gets_404_for_a_case_that_does_not_exist(app, demo, make_web):
     admin.login("admin")
     missing = case_state(app)["id"] + 10_000
     for text, rule in case_rules(app).items():
+        if text.startswith("/api/"):  # no web sessions there: 401 (test_every_case_rule_for)
+            continue
         url = build(app, rule, case_id=missing, evidence_id=evidence_id, action="withdraw", step=1)
         for method in methods(rule):
             resp = admin.get(url) if method == "GET" else admin.post(url, {"version": "1"})
@@ -289,7 +302,8 @@ def test_a_step_never_redirects_off_site(app, demo, make_web):
 
 
 def _post_rules(app):
-    return [r for r in app.url_map.iter_rules() if "POST" in r.methods]
+    """Every POST of the web. The court API (/api/v1) is CSRF-exempt: it takes bearer tokens, never cookies."""
+    return [r for r in app.url_map.iter_rules() if "POST" in r.methods and not r.rule.startswith("/api/")]
 
 
 @pytest.mark.parametrize("who", ["anonymous", "resident1"])

@@ -1,8 +1,366 @@
-"""The court-facing JSON API under /api/v1/ (bearer tokens per court)."""
+"""The court-facing JSON API under /api/v1/ (bearer tokens per court).
+
+Thin views over the same operations the web uses. Authentication is a bearer token (no cookies), hence no
+CSRF: the blueprint is exempt. A court sees only the cases escalated to it (filed there, or a judicial
+confirmation application submitted there); any other case id answers 404, as if it did not exist. Errors are
+JSON: {"error": {"code": ..., "message": ...}}. The contract is app/api/openapi.json."""
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import logging
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
+from werkzeug.exceptions import HTTPException
+
+from app.accounts.models import Organisation, Role, User
 from app.api import models  # noqa: F401  (registers the table)
+from app.api.tokens import authenticated_token
+from app.cases.models import GENESIS_HASH, Case, CaseEvent, EvidenceFile
+from app.core.errors import DomainError
+from app.core.storage import storage
+from app.extensions import csrf, db
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+OPENAPI_PATH = Path(__file__).with_name("openapi.json")
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger id cannot exist (and would overflow the driver)
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_request",
+               429: "too_many_requests", 500: "server_error"}
+PUBLIC_ENDPOINTS = {"api.openapi"}
+FILING_DECISIONS = {"accept_filing", "return_filing"}
+CONFIRMATION_DECISIONS = {"confirm_agreement", "reject_agreement"}
+
+
+# --- errors and authentication ----------------------------------------------------------------------
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code or ERROR_CODES.get(status, "error")
+
+
+def error_response(status: int, message: str, code: str | None = None):
+    resp = jsonify(error={"code": code or ERROR_CODES.get(status, "error"), "message": message})
+    resp.status_code = status
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="jiefen-court-api"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    db.session.rollback()
+    return error_response(exc.status, exc.message, exc.code)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    db.session.rollback()
+    # The acting clerk is the court's own: a 403 from the funnel means the step is not open, a conflict.
+    status = 409 if exc.status_code == 403 else exc.status_code
+    return error_response(status, exc.message)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    db.session.rollback()
+    status = exc.code or 500
+    messages = {404: "No such resource (or it is not escalated to this court).",
+                405: "Method not allowed.", 400: "Malformed request."}
+    return error_response(status, messages.get(status, exc.description or "Error."))
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    row = authenticated_token(request.headers.get("Authorization"))
+    if row is None:
+        return error_response(401, "A valid bearer token is required (Authorization: Bearer <token>).")
+    g.api_token, g.court = row, row.organisation
+    db.session.commit()  # keep last_used_at even when the request then fails
+    return None
+
+
+# --- which cases a court sees -------------------------------------------------------------------------
+def _confirmation_case_ids(court_id: int) -> sa.Select:
+    from app.agreements.confirmation import clerk_case_ids
+
+    return clerk_case_ids(court_id)
+
+
+def _court_criterion(court: Organisation):
+    return sa.or_(Case.court_id == court.id, Case.id.in_(_confirmation_case_ids(court.id)))
+
+
+def load_case_for_court(case_id: int) -> Case:
+    """The case if it is escalated to the token's court; 404 otherwise (never reveal that it exists)."""
+    court = g.court
+    if not 1 <= case_id <= MAX_ID:
+        raise ApiError(404, "No such case before this court.")
+    case = db.session.scalar(sa.select(Case).where(Case.id == case_id, _court_criterion(court)))
+    if case is None:
+        raise ApiError(404, "No such case before this court.")
+    return case
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.replace(microsecond=0).isoformat() + "Z" if value else None
+
+
+def _filing_events(case: Case) -> list[CaseEvent]:
+    return [e for e in case.events if e.action in ("file_lawsuit", "resubmit_filing")]
+
+
+def _application_for_court(case: Case, court: Organisation):
+    from app.agreements.confirmation import AT_COURT
+    from app.agreements.models import ConfirmationApplication
+
+    return db.session.scalar(sa.select(ConfirmationApplication).where(
+        ConfirmationApplication.case_id == case.id, ConfirmationApplication.court_id == court.id,
+        ConfirmationApplication.status.in_(AT_COURT)).order_by(ConfirmationApplication.id.desc()).limit(1))
+
+
+def case_summary(case: Case) -> dict:
+    """The list item: what a court's filing system needs to show a row."""
+    court = g.court
+    if case.court_id == court.id:
+        kind, filings = "filing", _filing_events(case)
+        filed_at = filings[-1].created_at if filings else case.created_at
+    else:
+        kind, application = "confirmation", _application_for_court(case, court)
+        filed_at = (application.joined_at or application.applied_at) if application else case.created_at
+    return {"id": case.id, "title": case.title, "stage": case.stage.value, "status": case.status.value,
+            "category": case.category, "amount": str(case.amount) if case.amount is not None else None,
+            "filed_at": _iso(filed_at), "court_case_number": case.court_case_number, "kind": kind}
+
+
+def _absolute(path: str) -> str:
+    return current_app.config.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/") + path
+
+
+def verify_case_chain(case: Case) -> dict:
+    """This case's hash chain, checked link by link (as `flask audit verify` does for every case)."""
+    prev, expected, checked = GENESIS_HASH, 1, 0
+    for event in sorted(case.events, key=lambda e: e.seq):
+        where = f"event seq {event.seq}"
+        problem = (f"{where}: expected seq {expected} (an event is missing)" if event.seq != expected else
+                   f"{where}: prev_hash does not match the previous event's hash"
+                   if event.prev_hash != prev else
+                   f"{where}: content does not match its hash (altered)" if event.compute_hash() != event.hash
+                   else None)
+        if problem:
+            return {"valid": False, "events_checked": checked, "problem": problem}
+        prev, expected, checked = event.hash, expected + 1, checked + 1
+    return {"valid": True, "events_checked": checked, "problem": None}
+
+
+def case_package(case: Case) -> dict:
+    """Everything the court needs: facts, parties (unmasked), claims, evidence, history, chain, documents."""
+    from app.agreements.confirmation import signed_agreement
+    from app.agreements.pdf import pdf_row
+
+    base = f"/api/v1/cases/{case.id}"
+    documents = []
+    agreement = signed_agreement(case)
+    row = pdf_row(agreement.id) if agreement is not None else None
+    if row is not None and row.status == "done":  # signed and its PDF made (rendering runs as a job)
+        documents.append({"kind": "agreement", "title": "人民调解协议书", "content_type": "application/pdf",
+                          "url": _absolute(f"{base}/agreement.pdf")})
+    application = _application_for_court(case, g.court)
+    if application is not None:
+        documents.append({"kind": "confirmation_application", "title": "司法确认申请书",
+                          "content_type": "application/pdf",
+                          "url": _absolute(f"{base}/confirmation-application.pdf")})
+    return {
+        **case_summary(case),
+        "description": case.description, "claims": case.desired_outcome, "region_code": case.region_code,
+        "began_on": case.began_on.isoformat() if case.began_on else None,
+        "learned_on": case.learned_on.isoformat() if case.learned_on else None,
+        "has_arbitration_agreement": bool(case.has_arbitration_agreement),
+        "court": {"id": case.court.id, "name": case.court.name} if case.court else None,
+        "mediation_organisation": case.organisation.name if case.organisation else None,
+        "parties": [{"role": p.role.value, "kind": p.kind.value, "name": p.name, "phone": p.phone,
+                     "id_number": p.id_number, "region_code": p.region_code, "address": p.address,
+                     "email": p.email}
+                    for p in case.parties],
+        "evidence": [{"id": e.id, "name": e.original_name, "content_type": e.content_type,
+                      "size_bytes": e.size_bytes,
+                      "sha256": e.sha256, "description": e.description, "uploaded_at": _iso(e.created_at),
+                      "url": _absolute(f"{base}/evidence/{e.id}")} for e in case.evidence],
+        "events": [{"seq": e.seq, "action": e.action, "label": e.action_label, "at": _iso(e.created_at),
+                    "actor_role": e.actor.role.value if e.actor else "system",
+                    "from_stage": e.from_stage, "from_status": e.from_status, "to_stage": e.to_stage,
+                    "to_status": e.to_status, "reason": e.reason, "hash": e.hash} for e in case.events],
+        "chain": verify_case_chain(case),
+        "confirmation": None if application is None else {
+            "id": application.id, "status": application.status, "applied_at": _iso(application.applied_at),
+            "submitted_at": _iso(application.joined_at), "decided_at": _iso(application.decided_at),
+            "reasons": application.reasons},
+        "documents": documents,
+    }
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, f"{name} must be an integer.")
+    if not low <= value <= high:
+        raise ApiError(422, f"{name} must be between {low} and {high}.")
+    return value
+
+
+# --- endpoints ----------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    """The OpenAPI 3.1 document kept in the repository (app/api/openapi.json)."""
+    return json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
+
+
+@bp.route("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.route("/cases")
+def list_cases():
+    page = _int_arg("page", 1, 1, 1_000_000)
+    per_page = _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    where = _court_criterion(g.court)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(where))
+    cases = db.session.scalars(sa.select(Case).where(where).order_by(Case.id.desc())
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return jsonify(items=[case_summary(c) for c in cases], page=page, per_page=per_page, total=total)
+
+
+@bp.route("/cases/<int:case_id>")
+def get_case(case_id: int):
+    return jsonify(case_package(load_case_for_court(case_id)))
+
+
+@bp.route("/cases/<int:case_id>/evidence/<int:evidence_id>")
+def download_evidence(case_id: int, evidence_id: int):
+    case = load_case_for_court(case_id)
+    evidence = db.session.get(EvidenceFile, evidence_id) if 1 <= evidence_id <= MAX_ID else None
+    if evidence is None or evidence.case_id != case.id:
+        raise ApiError(404, "No such evidence in this case.")
+    response = send_file(storage().open(evidence.storage_key or evidence.sha256),
+                         mimetype=evidence.content_type, as_attachment=True,
+                         download_name=evidence.original_name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+@bp.route("/cases/<int:case_id>/agreement.pdf")
+def agreement_pdf(case_id: int):
+    from app.agreements.confirmation import signed_agreement
+    from app.agreements.pdf import signed_pdf_bytes
+
+    case = load_case_for_court(case_id)
+    agreement = signed_agreement(case)
+    data = signed_pdf_bytes(agreement) if agreement is not None else None
+    if data is None:
+        raise ApiError(404, "This case has no signed agreement PDF (yet).")
+    return _pdf(data, f"jiefen-agreement-{case.id}.pdf")
+
+
+@bp.route("/cases/<int:case_id>/confirmation-application.pdf")
+def confirmation_application_pdf(case_id: int):
+    from app.agreements.confirmation import application_data
+    from app.documents import DocumentError, issue
+
+    case = load_case_for_court(case_id)
+    application = _application_for_court(case, g.court)
+    if application is None:
+        raise ApiError(404, "No judicial confirmation application of this case before this court.")
+    try:
+        issued = issue("confirmation_application", "documents/confirmation_application.html",
+                       application_data(application), case_id=case.id)
+    except DocumentError as exc:
+        db.session.rollback()
+        log.error("confirmation application PDF of case %s not rendered: %s", case.id, exc)
+        raise ApiError(503, "The PDF cannot be rendered right now.", "unavailable")
+    db.session.commit()
+    return _pdf(issued.pdf, f"jiefen-confirmation-application-{case.id}.pdf")
+
+
+def acting_clerk(court: Organisation) -> User:
+    """The court's first active clerk account: the funnel's steps are taken in a clerk's name."""
+    clerk = db.session.scalar(sa.select(User).where(
+        User.role == Role.court_clerk, User.active.is_(True), User.organisation_id == court.id)
+        .order_by(User.id).limit(1))
+    if clerk is None:
+        raise ApiError(409, "This court has no active clerk account to record the decision under.")
+    return clerk
+
+
+def _text(body: dict, key: str, limit: int) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
+        raise ApiError(422, f"{key} must be a non-empty string of at most {limit} characters.")
+    return value.strip()
+
+
+def _decision_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(422, "The body must be a JSON object.")
+    allowed = {"accept_filing": {"type", "court_case_number"}, "return_filing": {"type", "reasons"},
+               "confirm_agreement": {"type"}, "reject_agreement": {"type", "reasons"}}
+    kind = body.get("type")
+    if not isinstance(kind, str) or kind not in allowed:
+        raise ApiError(422, "type must be one of " + ", ".join(allowed) + ".")
+    extra = set(body) - allowed[kind]
+    if extra:
+        raise ApiError(422, f"Unexpected field(s) for {kind}: {', '.join(sorted(extra))}.")
+    return body
+
+
+@bp.route("/cases/<int:case_id>/decisions", methods=["POST"])
+def post_decision(case_id: int):
+    from app.agreements import confirmation
+    from app.cases.operations import transition
+    from app.cases.rules import current_rules
+
+    body = _decision_body()
+    case = load_case_for_court(case_id)
+    court, kind = g.court, body["type"]
+    via = f"（经法院接口提交：{g.api_token.name}）"
+    if kind in FILING_DECISIONS:
+        if case.court_id != court.id:
+            raise ApiError(409, "This case was not filed with this court: there is no filing to decide.")
+        clerk = acting_clerk(court)
+        if kind == "accept_filing":
+            number = _text(body, "court_case_number", 60)
+            transition(case, "accept_filing", clerk, current_rules(), reason=via,
+                       data={"court_case_number": number})
+        else:
+            reasons = _text(body, "reasons", 2000)
+            transition(case, "return_filing", clerk, current_rules(), reason=f"{reasons}{via}")
+    else:
+        application = _application_for_court(case, court)
+        if application is None:
+            raise ApiError(409, "No judicial confirmation application of this case is before this court.")
+        reasons = _text(body, "reasons", 2000) if kind == "reject_agreement" else None
+        confirmation.decide(application, acting_clerk(court), kind == "confirm_agreement", reasons)
+    db.session.commit()
+    return jsonify(case_summary(case))
