@@ -17,6 +17,7 @@ from app.cases.models import Case
 from app.core.errors import DomainError
 from app.documents import DocumentError, issue
 from app.extensions import db
+from app.documents.operations import pdf_download
 
 log = logging.getLogger(__name__)
 bp = Blueprint("confirmation", __name__)
@@ -152,9 +153,7 @@ def application_pdf(case_id: int):
         flash(gettext("暂时无法生成 PDF：服务器缺少中文字体，已通知管理员。"), "error")
         return _back(case)
     db.session.commit()
-    return Response(issued.pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="jiefen-confirmation-application-{case.id}.pdf"',
-        "Cache-Control": "no-store", "X-Content-SHA256": issued.document.sha256})
+    return pdf_download(issued.pdf, f"jiefen-confirmation-application-{case.id}.pdf", issued.document.sha256)
 
 
 # --- the court ----------------------------------------------------------------------------------------------

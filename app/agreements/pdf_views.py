@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -14,6 +14,7 @@ from app.cases.models import Case
 from app.cases.views import load_case
 from app.core.errors import DomainError
 from app.extensions import db, limiter
+from app.documents.operations import pdf_download
 
 log = logging.getLogger(__name__)
 bp = Blueprint("agreement_pdf", __name__)
@@ -110,9 +111,8 @@ def download(case_id: int):
     data = pdf_ops.signed_pdf_bytes(agreement)
     if data is None:
         raise DomainError(gettext("协议 PDF 尚未生成完毕，请稍后在协议 PDF 页面查看进度。"), 409)
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="jiefen-agreement-{case.id}-v{agreement.version}.pdf"',
-        "Cache-Control": "no-store", "X-Content-SHA256": pdf_ops.pdf_row(agreement.id).sha256})
+    return pdf_download(data, f"jiefen-agreement-{case.id}-v{agreement.version}.pdf",
+                        pdf_ops.pdf_row(agreement.id).sha256)
 
 
 # --- /verify (no login) -------------------------------------------------------------------------------

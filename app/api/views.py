@@ -23,6 +23,7 @@ from app.cases.models import GENESIS_HASH, Case, CaseEvent, EvidenceFile
 from app.core.errors import DomainError
 from app.core.storage import storage
 from app.extensions import csrf, db
+from app.documents.operations import pdf_download
 
 log = logging.getLogger(__name__)
 
@@ -266,8 +267,7 @@ def download_evidence(case_id: int, evidence_id: int):
 
 
 def _pdf(data: bytes, filename: str) -> Response:
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+    return pdf_download(data, filename)
 
 
 @bp.route("/cases/<int:case_id>/agreement.pdf")

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 import click
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -24,6 +24,7 @@ from app.core.i18n import is_english
 from app.core.web import CHINA_TZ
 from app.documents import DocumentError, issue
 from app.extensions import db
+from app.documents.operations import pdf_download
 
 log = logging.getLogger(__name__)
 bp = Blueprint("assessment", __name__, cli_group="assess")
@@ -158,9 +159,7 @@ def report_pdf(case_id: int):
         flash(gettext("暂时无法生成 PDF：服务器缺少中文字体，已通知管理员。您可以先在本页查看评估报告。"), "error")
         return redirect(url_for("assessment.report_page", case_id=case.id))
     db.session.commit()
-    return Response(issued.pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="jiefen-assessment-{case.id}.pdf"',
-        "Cache-Control": "no-store", "X-Content-SHA256": issued.document.sha256})
+    return pdf_download(issued.pdf, f"jiefen-assessment-{case.id}.pdf", issued.document.sha256)
 
 
 # --- flask assess fee ------------------------------------------------------------------------------

@@ -25,3 +25,13 @@ def issue(kind: str, template_name: str, data: dict, *, case_id: int | None = No
     db.session.add(document)
     db.session.flush()
     return IssuedDocument(document, pdf)
+
+
+def pdf_download(pdf: bytes, filename: str, sha256: str | None = None):
+    """A PDF as an attachment that no cache keeps (case documents hold personal data); with its SHA-256 when known."""
+    from flask import Response
+
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+    if sha256:
+        headers["X-Content-SHA256"] = sha256
+    return Response(pdf, mimetype="application/pdf", headers=headers)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -19,6 +19,7 @@ from app.extensions import db
 from app.mediation import outcome as outcome_ops  # connects the funnel listener (agreement drafts)
 from app.mediation import record as record_ops
 from app.mediation.record import SignatureRefused
+from app.documents.operations import pdf_download
 
 log = logging.getLogger(__name__)
 bp = Blueprint("record", __name__)
@@ -204,10 +205,8 @@ def record_pdf(case_id: int):
         flash(gettext("暂时无法生成 PDF：服务器缺少中文字体，已通知管理员。您可以先在本页查看调解笔录。"), "error")
         return redirect(url_for("record.record_page", case_id=case.id))
     db.session.commit()
-    return Response(issued.pdf, mimetype="application/pdf", headers={
-        "Content-Disposition":
-            f'attachment; filename="jiefen-mediation-record-{case.id}-v{current.version}.pdf"',
-        "Cache-Control": "no-store", "X-Content-SHA256": issued.document.sha256})
+    return pdf_download(issued.pdf, f"jiefen-mediation-record-{case.id}-v{current.version}.pdf",
+                        issued.document.sha256)
 
 
 def pdf_data(case: Case, record) -> dict:
