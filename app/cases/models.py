@@ -86,6 +86,7 @@ class Case(db.Model):
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     mediator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     arbitration_body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    arbitrator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)  # who accepted the case
     court_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     court_case_number: Mapped[str | None] = mapped_column(sa.String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -99,6 +100,7 @@ class Case(db.Model):
     organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
     mediator: Mapped[User | None] = relationship(foreign_keys=[mediator_id])
     arbitration_body: Mapped[Organisation | None] = relationship(foreign_keys=[arbitration_body_id])
+    arbitrator: Mapped[User | None] = relationship(foreign_keys=[arbitrator_id])
     court: Mapped[Organisation | None] = relationship(foreign_keys=[court_id])
     parties: Mapped[list["CaseParty"]] = relationship(
         back_populates="case", order_by="CaseParty.id", cascade="all, delete-orphan")

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from app.accounts.models import Role
 from app.cases.forms import StepForm
 from app.cases.models import Case, CaseStatus, Stage
+from app.escalation import models as _models  # noqa: F401  (registers the escalation tables)
 from app.extensions import db
 
 bp = Blueprint("escalation", __name__)
