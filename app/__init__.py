@@ -120,6 +120,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.cases.views import bp as cases_bp
     from app.consult.views import bp as consult_bp
     from app.core.views import bp as core_bp
+    from app.escalation.arbitration_views import bp as arbitration_bp
+    from app.escalation.award_views import bp as awards_bp
+    from app.escalation.litigation_views import bp as litigation_bp
     from app.escalation.views import bp as escalation_bp
     from app.mediation.deadline_views import bp as deadlines_bp
     from app.mediation.record_views import bp as record_bp
@@ -131,7 +134,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
                rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
-               agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp):
+               agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp, arbitration_bp, awards_bp, litigation_bp):
         app.register_blueprint(bp)
 
 

@@ -1,0 +1,6 @@
+"""Award pages (skeleton: filled in by issue 7's work)."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("awards", __name__)

@@ -1,0 +1,6 @@
+"""Litigation pages (skeleton: filled in by issue 7's work)."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("litigation", __name__)
