@@ -29,6 +29,7 @@ ORGANISATIONS = [
     ("labour_med", "镜湖区劳动争议调解中心", OrgType.trade_mediation, Tier.county, COUNTY),
     ("lawyer", "镜湖区律师调解工作室", OrgType.lawyer_mediation, Tier.county, COUNTY),
     ("court", "芜湖市镜湖区人民法院", OrgType.court, Tier.county, COUNTY),
+    ("court2", "芜湖市弋江区人民法院", OrgType.court, Tier.county, "340203"),  # a second court: jurisdiction can differ
     ("arbitration", "芜湖仲裁委员会", OrgType.arbitration_commission, Tier.county, COUNTY),
     ("labour_arb", "镜湖区劳动人事争议仲裁委员会", OrgType.labour_arbitration, Tier.county, COUNTY),
 ]
@@ -57,6 +58,7 @@ USERS = [
     ("arbitrator2", "林仲裁员", Role.arbitrator, "arbitration", COUNTY, None),
     ("court1", "镜湖法院立案庭", Role.court_clerk, "court", COUNTY, None),
     ("admin", "综治中心赵主任", Role.admin, None, COUNTY, None),
+    ("court2", "弋江法院立案庭", Role.court_clerk, "court2", "340203", None),  # last: earlier users keep their demo phone numbers
 ]
 DEMO_LOGINS = [(u[0], u[2].value, dict((o[0], o[1]) for o in ORGANISATIONS).get(u[3], "")) for u in USERS
                if u[0] in {"resident1", "resident2", "grid1", "mediator1", "orgadmin1", "arbitrator1", "court1", "admin"}]
@@ -124,6 +126,16 @@ def _step(case, action, user, reason=None, **data):
     operations.transition(case, action, user, current_rules(), reason=reason, data=data)
 
 
+def _file_with_court(case, resident, court) -> None:
+    """File through the filing page's operation, so the court's package (CourtFiling) exists."""
+    from app.escalation import litigation
+    from app.escalation.litigation_rules import current_litigation_rules
+
+    data = litigation.FilingData(court_id=court.id, performance_region_code=None, cause_code="private_lending",
+                                 claims=litigation.default_claims(case), facts=case.description)
+    litigation.submit_filing(case, resident, data, current_rules(), current_litigation_rules(), issue_complaint=False)
+
+
 def _seed_cases(users: dict[str, User], orgs: dict[str, Organisation]) -> None:
     r1 = users["resident1"]
     court = orgs["court"]
@@ -153,7 +165,7 @@ def _seed_cases(users: dict[str, User], orgs: dict[str, Organisation]) -> None:
               "2023年3月借给李建国两万元，有借条，约定一年归还，至今未还。", amount="20000")
     _step(c, "request_mediation", r1)
     _step(c, "record_failure", c.mediator, "被申请人承认借款但拒绝提出还款计划，双方无法达成一致。")
-    _step(c, "file_lawsuit", r1, court_id=court.id)
+    _file_with_court(c, r1, court)
 
     c = _file(users, "工地拖欠三个月工资", "labour_wages",
               "我在某建筑公司工地做木工，2024年9月至11月工资共计18600元一直被拖欠。", amount="18600",

@@ -130,6 +130,46 @@ EXPECTED = {
     "/api/v1/cases/<int:case_id>/agreement.pdf": {"GET": api_row()},
     "/api/v1/cases/<int:case_id>/confirmation-application.pdf": {"GET": api_row()},
     "/api/v1/cases/<int:case_id>/decisions": {"POST": api_row()},
+    # --- arbitration (before the award): the demo case is in mediation, so nothing can be signed or scheduled yet.
+    "/cases/<int:case_id>/arbitration": {  # the arbitration page: whoever sees the case
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/arbitration/application.pdf": {  # the 仲裁申请书: whoever sees the case
+        "GET": row(resident1=200, mediator1=200, orgadmin1=200, admin=200)},
+    "/cases/<int:case_id>/arbitration/clause": {  # only a party proposes, once mediation has failed (or at assessment)
+        "POST": row(resident1=(409, "不能签订仲裁协议"), mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/arbitration/clause/sign": {  # only a party signs, once proposed
+        "POST": row(resident1=(409, "还没有待签署的仲裁协议"), mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/arbitration/hearings": {  # only the case's arbitrator schedules hearings
+        "POST": row(resident1=403, mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/arbitration/hearings/<int:hearing_id>/cancel": {
+        "POST": row(resident1=403, mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/arbitration/hearings/<int:hearing_id>/record": {
+        "POST": row(resident1=403, mediator1=403, orgadmin1=403, admin=403)},
+    # --- litigation: the demo case is in mediation, so nothing is filed with a court yet.
+    "/cases/<int:case_id>/filing": {  # the filing form: the applicant side, when the funnel allows filing
+        "GET": row(resident1=(409, "不能“向法院起诉”"), mediator1=403, orgadmin1=403, admin=403),
+        "POST": row(resident1=(409, "不能“向法院起诉”"), mediator1=403, orgadmin1=403, admin=403)},
+    "/cases/<int:case_id>/filing/complaint.pdf": {  # parties, the court's clerk and admins, once submitted
+        "GET": row(resident1=(409, "尚未向法院提交起诉材料"), mediator1=403, orgadmin1=403,
+                   admin=(409, "尚未向法院提交起诉材料"))},
+    "/cases/<int:case_id>/filing/package": {
+        "GET": row(resident1=(409, "尚未向法院提交起诉材料"), mediator1=403, orgadmin1=403,
+                   admin=(409, "尚未向法院提交起诉材料"))},
+    "/cases/<int:case_id>/filing/decision": {  # only the clerk of the case's court decides
+        "POST": row(resident1=403, mediator1=403, orgadmin1=403, admin=403)},
+    # --- court API (helper D): the complaint and award PDFs, bearer tokens only like the rest of /api/v1.
+    "/api/v1/cases/<int:case_id>/filing/complaint.pdf": {"GET": api_row()},
+    "/api/v1/cases/<int:case_id>/award.pdf": {"GET": api_row()},
+    # --- the arbitral award (helper B): the demo case is in mediation, so no award exists and none may be drafted.
+    "/cases/<int:case_id>/award": {  # the issued award for whoever sees the case (the draft: its arbitrator only)
+        "GET": row(resident1=404, mediator1=404, orgadmin1=404, admin=404)},
+    "/cases/<int:case_id>/award/edit": {  # only the case's arbitrator drafts
+        "GET": row(**{r: (403, "只有本案仲裁员可以起草和签发裁决书") for r in VIEWERS}),
+        "POST": row(**{r: (403, "只有本案仲裁员可以起草和签发裁决书") for r in VIEWERS})},
+    "/cases/<int:case_id>/award/issue": {
+        "POST": row(**{r: (403, "只有本案仲裁员可以起草和签发裁决书") for r in VIEWERS})},
+    "/cases/<int:case_id>/award.pdf": {  # 404 until the award is issued
+        "GET": row(resident1=404, mediator1=404, orgadmin1=404, admin=404)},
     "/cases/<int:case_id>/steps/<action>": {  # action=withdraw: only a party may withdraw
         "POST": row(resident1=302, mediator1=NOT_PARTY, orgadmin1=NOT_PARTY, admin=NOT_PARTY)},
 }
@@ -148,6 +188,7 @@ def build(app, rule, **values):
     values.setdefault("statement_id", 1)  # the mediation record's statements: none exists in the demo
     values.setdefault("extension_id", 1)  # deadline extensions: none exists in the demo
     values.setdefault("application_id", 1)  # judicial confirmation applications (court pages): none in the demo
+    values.setdefault("hearing_id", 1)  # arbitration hearings: none in the demo
     with app.test_request_context():
         return url_for(rule.endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
 

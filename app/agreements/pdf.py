@@ -100,8 +100,9 @@ def render_unsigned(agreement: Agreement) -> bytes:
 
 
 # --- the signature -------------------------------------------------------------------------------------
-def sign_pdf(pdf: bytes, signer) -> bytes:
-    """An invisible PAdES signature over the whole file (B-T with a timestamp when AGREEMENT_TSA_URL is set)."""
+def sign_pdf(pdf: bytes, signer, reason: str = "人民调解协议书电子签章") -> bytes:
+    """An invisible PAdES signature over the whole file (B-T with a timestamp when AGREEMENT_TSA_URL is set);
+    `reason` is what PDF readers show as the signature's reason (the awards pass their own)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -111,7 +112,7 @@ def sign_pdf(pdf: bytes, signer) -> bytes:
 
         timestamper = HTTPTimeStamper(current_app.config["AGREEMENT_TSA_URL"], timeout=10)
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, subfilter=fields.SigSeedSubFilter.PADES,
-                                        md_algorithm="sha256", reason="人民调解协议书电子签章",
+                                        md_algorithm="sha256", reason=reason,
                                         location="解纷平台")
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     out = signers.PdfSigner(meta, signer=signer, timestamper=timestamper).sign_pdf(writer)

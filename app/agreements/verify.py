@@ -1,5 +1,6 @@
-"""Checking a signed agreement: an uploaded PDF (pyHanko validation against our trust roots, and whether its
-SHA-256 is one we issued) or the QR code's link (does that agreement exist with that content hash?).
+"""Checking a signed agreement or arbitral award: an uploaded PDF (pyHanko validation against our trust roots,
+and whether its SHA-256 is one we issued: an agreement's PDF or an issued award's) or the QR code's link (does
+that agreement exist with that content hash?).
 
 What a stranger learns is kept small: the case's number and title and the parties' names masked (王*英), never a
 phone or ID number; through the QR link only when the content hash matches."""
@@ -57,6 +58,31 @@ def agreement_facts(agreement: Agreement) -> AgreementFacts:
                           [(p.role.label, mask_name(p.name)) for p in case.parties])
 
 
+@dataclass
+class AwardFacts:
+    """What /verify may say about an arbitral award (裁决书) we issued."""
+
+    case_id: int
+    number: str
+    body: str
+    issued_at: str            # Beijing time
+    parties: list[tuple[str, str]] = field(default_factory=list)   # (role label, masked name)
+
+
+def award_by_sha256(sha256: str) -> AwardFacts | None:
+    """The issued award whose signed PDF has this SHA-256 (the escalation package's table; imported late)."""
+    from app.escalation.models import Award
+
+    award = db.session.scalar(sa.select(Award).where(Award.sha256 == sha256, Award.status == "issued"))
+    if award is None:
+        return None
+    case = db.session.get(Case, award.case_id)
+    roles = {"applicant": "申请人", "respondent": "被申请人"}
+    return AwardFacts(case.id, award.number or "", award.body.name, localtime(award.issued_at),
+                      [(roles.get(p.role.value, p.role.label), mask_name(p.name))
+                       for p in sorted(case.parties, key=lambda p: (p.role.value != "applicant", p.id))])
+
+
 # --- an uploaded PDF ---------------------------------------------------------------------------------
 @dataclass
 class Verdict:
@@ -70,7 +96,8 @@ class Verdict:
     signer: str | None = None       # the certificate's subject
     signed_at: str | None = None    # the signing time the signature reports (Beijing)
     timestamped: bool = False       # a timestamp token (B-T)
-    agreement: AgreementFacts | None = None  # the SHA-256 is that of a PDF we issued
+    agreement: AgreementFacts | None = None  # the SHA-256 is that of an agreement PDF we issued
+    award: AwardFacts | None = None          # ... or that of an arbitral award we issued
     problem: str | None = None      # why it could not be checked at all (for the log)
 
     @property
@@ -83,7 +110,12 @@ class Verdict:
         """The bottom line: a good signature on exactly the bytes we issued (their SHA-256 is in our register).
         The register makes "one changed byte -> invalid" hold even for bytes no signature covers (the
         signature's own padding, the unsigned parts of the CMS object)."""
-        return self.signature_ok and self.agreement is not None
+        return self.signature_ok and self.issued_here
+
+    @property
+    def issued_here(self) -> bool:
+        """Its SHA-256 is in our register: an agreement's or an award's PDF."""
+        return self.agreement is not None or self.award is not None
 
 
 def _signing_time(value: datetime | None) -> str | None:
@@ -165,6 +197,8 @@ def verify_pdf(data: bytes) -> Verdict:
         agreement = db.session.get(Agreement, row.agreement_id)
         if agreement is not None:
             verdict.agreement = agreement_facts(agreement)
+    if verdict.agreement is None:
+        verdict.award = award_by_sha256(verdict.sha256)
     return verdict
 
 

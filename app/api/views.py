@@ -2,62 +2,49 @@
 
 Thin views over the same operations the web uses. Authentication is a bearer token (no cookies), hence no
 CSRF: the blueprint is exempt. A court sees only the cases escalated to it (filed there, or a judicial
-confirmation application submitted there); any other case id answers 404, as if it did not exist. Errors are
-JSON: {"error": {"code": ..., "message": ...}}. The contract is app/api/openapi.json."""
+confirmation application submitted there); any other case id answers 404, as if it did not exist. Every error
+under /api/v1 (unknown paths, wrong methods and unexpected failures included) is JSON,
+{"error": {"code": ..., "message": ...}} (app/api/errors.py). The package is built in app/api/package.py. The
+contract is app/escalation/openapi.json."""
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
+from flask import Blueprint, Response, g, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from app.accounts.models import Organisation, Role, User
 from app.api import models  # noqa: F401  (registers the table)
+from app.api.errors import ApiError, error_response, http_error_response
+from app.api.package import (application_for_court, case_package, case_summary, complaint_sha256, court_filings,
+                             issued_award, stored_pdf)
 from app.api.tokens import authenticated_token
-from app.cases.models import GENESIS_HASH, Case, CaseEvent, EvidenceFile
+from app.cases.models import Case, EvidenceFile
 from app.core.errors import DomainError
 from app.core.storage import storage
-from app.extensions import csrf, db
 from app.documents.operations import pdf_download
+from app.extensions import csrf, db
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-OPENAPI_PATH = Path(__file__).with_name("openapi.json")
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "escalation" / "openapi.json"
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger id cannot exist (and would overflow the driver)
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
-ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_request",
-               429: "too_many_requests", 500: "server_error"}
+MAX_BODY_BYTES = 64 * 1024  # decisions are a few fields: a larger body answers 413
 PUBLIC_ENDPOINTS = {"api.openapi"}
 FILING_DECISIONS = {"accept_filing", "return_filing"}
 CONFIRMATION_DECISIONS = {"confirm_agreement", "reject_agreement"}
 
 
 # --- errors and authentication ----------------------------------------------------------------------
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code or ERROR_CODES.get(status, "error")
-
-
-def error_response(status: int, message: str, code: str | None = None):
-    resp = jsonify(error={"code": code or ERROR_CODES.get(status, "error"), "message": message})
-    resp.status_code = status
-    if status == 401:
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="jiefen-court-api"'
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError):
     db.session.rollback()
@@ -75,14 +62,12 @@ def _domain_error(exc: DomainError):
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     db.session.rollback()
-    status = exc.code or 500
-    messages = {404: "No such resource (or it is not escalated to this court).",
-                405: "Method not allowed.", 400: "Malformed request."}
-    return error_response(status, messages.get(status, exc.description or "Error."))
+    return http_error_response(exc.code or 500, exc)
 
 
 @bp.before_request
 def _authenticate():
+    request.max_content_length = MAX_BODY_BYTES
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     row = authenticated_token(request.headers.get("Authorization"))
@@ -115,103 +100,6 @@ def load_case_for_court(case_id: int) -> Case:
     return case
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.replace(microsecond=0).isoformat() + "Z" if value else None
-
-
-def _filing_events(case: Case) -> list[CaseEvent]:
-    return [e for e in case.events if e.action in ("file_lawsuit", "resubmit_filing")]
-
-
-def _application_for_court(case: Case, court: Organisation):
-    from app.agreements.confirmation import AT_COURT
-    from app.agreements.models import ConfirmationApplication
-
-    return db.session.scalar(sa.select(ConfirmationApplication).where(
-        ConfirmationApplication.case_id == case.id, ConfirmationApplication.court_id == court.id,
-        ConfirmationApplication.status.in_(AT_COURT)).order_by(ConfirmationApplication.id.desc()).limit(1))
-
-
-def case_summary(case: Case) -> dict:
-    """The list item: what a court's filing system needs to show a row."""
-    court = g.court
-    if case.court_id == court.id:
-        kind, filings = "filing", _filing_events(case)
-        filed_at = filings[-1].created_at if filings else case.created_at
-    else:
-        kind, application = "confirmation", _application_for_court(case, court)
-        filed_at = (application.joined_at or application.applied_at) if application else case.created_at
-    return {"id": case.id, "title": case.title, "stage": case.stage.value, "status": case.status.value,
-            "category": case.category, "amount": str(case.amount) if case.amount is not None else None,
-            "filed_at": _iso(filed_at), "court_case_number": case.court_case_number, "kind": kind}
-
-
-def _absolute(path: str) -> str:
-    return current_app.config.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/") + path
-
-
-def verify_case_chain(case: Case) -> dict:
-    """This case's hash chain, checked link by link (as `flask audit verify` does for every case)."""
-    prev, expected, checked = GENESIS_HASH, 1, 0
-    for event in sorted(case.events, key=lambda e: e.seq):
-        where = f"event seq {event.seq}"
-        problem = (f"{where}: expected seq {expected} (an event is missing)" if event.seq != expected else
-                   f"{where}: prev_hash does not match the previous event's hash"
-                   if event.prev_hash != prev else
-                   f"{where}: content does not match its hash (altered)" if event.compute_hash() != event.hash
-                   else None)
-        if problem:
-            return {"valid": False, "events_checked": checked, "problem": problem}
-        prev, expected, checked = event.hash, expected + 1, checked + 1
-    return {"valid": True, "events_checked": checked, "problem": None}
-
-
-def case_package(case: Case) -> dict:
-    """Everything the court needs: facts, parties (unmasked), claims, evidence, history, chain, documents."""
-    from app.agreements.confirmation import signed_agreement
-    from app.agreements.pdf import pdf_row
-
-    base = f"/api/v1/cases/{case.id}"
-    documents = []
-    agreement = signed_agreement(case)
-    row = pdf_row(agreement.id) if agreement is not None else None
-    if row is not None and row.status == "done":  # signed and its PDF made (rendering runs as a job)
-        documents.append({"kind": "agreement", "title": "人民调解协议书", "content_type": "application/pdf",
-                          "url": _absolute(f"{base}/agreement.pdf")})
-    application = _application_for_court(case, g.court)
-    if application is not None:
-        documents.append({"kind": "confirmation_application", "title": "司法确认申请书",
-                          "content_type": "application/pdf",
-                          "url": _absolute(f"{base}/confirmation-application.pdf")})
-    return {
-        **case_summary(case),
-        "description": case.description, "claims": case.desired_outcome, "region_code": case.region_code,
-        "began_on": case.began_on.isoformat() if case.began_on else None,
-        "learned_on": case.learned_on.isoformat() if case.learned_on else None,
-        "has_arbitration_agreement": bool(case.has_arbitration_agreement),
-        "court": {"id": case.court.id, "name": case.court.name} if case.court else None,
-        "mediation_organisation": case.organisation.name if case.organisation else None,
-        "parties": [{"role": p.role.value, "kind": p.kind.value, "name": p.name, "phone": p.phone,
-                     "id_number": p.id_number, "region_code": p.region_code, "address": p.address,
-                     "email": p.email}
-                    for p in case.parties],
-        "evidence": [{"id": e.id, "name": e.original_name, "content_type": e.content_type,
-                      "size_bytes": e.size_bytes,
-                      "sha256": e.sha256, "description": e.description, "uploaded_at": _iso(e.created_at),
-                      "url": _absolute(f"{base}/evidence/{e.id}")} for e in case.evidence],
-        "events": [{"seq": e.seq, "action": e.action, "label": e.action_label, "at": _iso(e.created_at),
-                    "actor_role": e.actor.role.value if e.actor else "system",
-                    "from_stage": e.from_stage, "from_status": e.from_status, "to_stage": e.to_stage,
-                    "to_status": e.to_status, "reason": e.reason, "hash": e.hash} for e in case.events],
-        "chain": verify_case_chain(case),
-        "confirmation": None if application is None else {
-            "id": application.id, "status": application.status, "applied_at": _iso(application.applied_at),
-            "submitted_at": _iso(application.joined_at), "decided_at": _iso(application.decided_at),
-            "reasons": application.reasons},
-        "documents": documents,
-    }
-
-
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
@@ -228,7 +116,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 # --- endpoints ----------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
-    """The OpenAPI 3.1 document kept in the repository (app/api/openapi.json)."""
+    """The OpenAPI 3.1 document kept in the repository (app/escalation/openapi.json)."""
     return json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
 
 
@@ -289,7 +177,7 @@ def confirmation_application_pdf(case_id: int):
     from app.documents import DocumentError, issue
 
     case = load_case_for_court(case_id)
-    application = _application_for_court(case, g.court)
+    application = application_for_court(case, g.court)
     if application is None:
         raise ApiError(404, "No judicial confirmation application of this case before this court.")
     try:
@@ -301,6 +189,29 @@ def confirmation_application_pdf(case_id: int):
         raise ApiError(503, "The PDF cannot be rendered right now.", "unavailable")
     db.session.commit()
     return _pdf(issued.pdf, f"jiefen-confirmation-application-{case.id}.pdf")
+
+
+@bp.route("/cases/<int:case_id>/filing/complaint.pdf")
+def complaint_pdf(case_id: int):
+    """The complaint (民事起诉状) of the latest submission to this court, as it was registered at submission."""
+    case = load_case_for_court(case_id)
+    filings = court_filings(case, g.court)
+    sha256 = complaint_sha256(filings[-1] if filings else None)
+    data = stored_pdf(sha256)
+    if data is None:
+        raise ApiError(404, "This case has no complaint PDF filed with this court.")
+    return pdf_download(data, f"jiefen-complaint-{case.id}.pdf", sha256)
+
+
+@bp.route("/cases/<int:case_id>/award.pdf")
+def award_pdf(case_id: int):
+    """The issued arbitral award (裁决书), signed by the commission (PAdES), byte for byte as issued."""
+    case = load_case_for_court(case_id)
+    award = issued_award(case)
+    data = stored_pdf(award.sha256) if award is not None else None
+    if data is None:
+        raise ApiError(404, "This case has no issued arbitral award.")
+    return pdf_download(data, f"jiefen-award-{case.id}.pdf", award.sha256)
 
 
 def acting_clerk(court: Organisation) -> User:
@@ -357,7 +268,7 @@ def post_decision(case_id: int):
             reasons = _text(body, "reasons", 2000)
             transition(case, "return_filing", clerk, current_rules(), reason=f"{reasons}{via}")
     else:
-        application = _application_for_court(case, court)
+        application = application_for_court(case, court)
         if application is None:
             raise ApiError(409, "No judicial confirmation application of this case is before this court.")
         reasons = _text(body, "reasons", 2000) if kind == "reject_agreement" else None

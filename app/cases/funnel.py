@@ -26,6 +26,8 @@ class Transition:
     guards: tuple[str, ...] = ()        # keys of GUARDS, checked in order
     reason_required: bool = False
     fields: tuple[str, ...] = field(default=())  # extra form fields the step needs
+    page: str | None = None             # endpoint of the page that takes this step (the button links there)
+    page_only: bool = False             # the bare step URL refuses it: the page builds what the step needs
 
     @property
     def label(self) -> str:
@@ -52,11 +54,12 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("auto_assign", ((Stage.mediate, S.awaiting_assignment),), (Stage.mediate, S.in_progress),
                "system", "系统匹配调解员", "Matched to a mediator", fields=("mediator_id",)),
     Transition("assign_mediator", ((Stage.mediate, S.awaiting_assignment),), (Stage.mediate, S.in_progress),
-               "org_admin", "分派调解员", "Assign a mediator", fields=("mediator_id",)),
+               "org_admin", "分派调解员", "Assign a mediator", fields=("mediator_id",), page="mediation.assign"),
     Transition("request_other_mediator", ((Stage.mediate, S.in_progress),), (Stage.mediate, S.in_progress),
                "applicant", "申请更换调解员", "Ask for another mediator", guards=("first_change_request",)),
     Transition("reassign_mediator", ((Stage.mediate, S.in_progress),), (Stage.mediate, S.in_progress),
-               "org_admin", "改派调解员", "Reassign the mediator", reason_required=True, fields=("mediator_id",)),
+               "org_admin", "改派调解员", "Reassign the mediator", reason_required=True, fields=("mediator_id",),
+               page="mediation.assign"),
     Transition("record_settlement", ((Stage.mediate, S.in_progress),), (Stage.closed, S.settled),
                "mediator", "记录调解成功", "Record settlement", reason_required=True),
     Transition("record_failure", ((Stage.mediate, S.in_progress),), (Stage.mediate, S.failed),
@@ -67,18 +70,19 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("accept_arbitration", ((Stage.arbitrate, S.filed),), (Stage.arbitrate, S.accepted),
                "arbitrator", "受理仲裁申请", "Accept the application"),
     Transition("issue_award", ((Stage.arbitrate, S.accepted),), (Stage.arbitrate, S.awarded),
-               "arbitrator", "作出裁决", "Issue the award", reason_required=True),
+               "arbitrator", "作出裁决", "Issue the award", reason_required=True, page="awards.edit", page_only=True),
     Transition("conclude_award", ((Stage.arbitrate, S.awarded),), (Stage.closed, S.concluded),
                "party_or_arbitrator", "接受裁决并结案", "Accept the award and close"),
     Transition("file_lawsuit", ((Stage.assess, S.assessed), (Stage.mediate, S.failed), (Stage.arbitrate, S.awarded)),
                (Stage.litigate, S.filed), "applicant", "向法院起诉", "File with a court",
-               guards=("labour_arbitrated_first", "award_not_final"), fields=("court_id",)),
+               guards=("labour_arbitrated_first", "award_not_final"), fields=("court_id",),
+               page="litigation.filing_page", page_only=True),
     Transition("accept_filing", ((Stage.litigate, S.filed),), (Stage.litigate, S.accepted), "court_clerk",
                "立案受理", "Accept the filing", fields=("court_case_number",)),
     Transition("return_filing", ((Stage.litigate, S.filed),), (Stage.litigate, S.returned), "court_clerk",
                "退回补正", "Return with reasons", reason_required=True),
     Transition("resubmit_filing", ((Stage.litigate, S.returned),), (Stage.litigate, S.filed), "applicant",
-               "补正后重新提交", "Resubmit"),
+               "补正后重新提交", "Resubmit", page="litigation.filing_page", page_only=True),
     Transition("withdraw", OPEN_STATES, (Stage.closed, S.withdrawn), "party", "撤回", "Withdraw"),
 )
 BY_ACTION = {t.action: t for t in TRANSITIONS}
@@ -98,7 +102,8 @@ OTHER_ACTIONS = {"draft": ("开始填写纠纷", "Started the intake"), "file": 
                                          "Joint application for judicial confirmation submitted to the court"),
                  "confirmation_withdrawn": ("撤回司法确认申请", "Judicial confirmation application withdrawn"),
                  "confirmation_confirmed": ("法院裁定确认调解协议有效", "The court confirmed the agreement"),
-                 "confirmation_rejected": ("法院裁定驳回司法确认申请", "The court rejected the application")}
+                 "confirmation_rejected": ("法院裁定驳回司法确认申请", "The court rejected the application"),
+                 "arbitration_agreement_signed": ("各方在线签署仲裁协议", "All parties signed the arbitration agreement")}
 
 
 def action_label(action: str) -> str:

@@ -132,6 +132,10 @@ def _fill_form(form: CaseForm, case: Case) -> None:
 @login_required
 def take_step(case_id: int, action: str):
     case = load_case(case_id)
+    t = funnel.BY_ACTION.get(action)
+    if t is not None and t.page_only and funnel.refusal(case, action, current_user, current_rules()) is None:
+        raise DomainError(gettext("此步骤须在专门页面完成，请打开“%(action)s”页面：%(url)s",
+                                  action=t.label, url=url_for(t.page, case_id=case.id)), 409)
     form = StepForm()
     if not form.validate_on_submit():
         return _render_case(case, form, action, 422)

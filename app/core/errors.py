@@ -52,7 +52,11 @@ _DEFAULT_MESSAGES = {
 }
 
 
-def _render(status: int, message: str):
+def _render(status: int, message: str, exc: BaseException | None = None):
+    from app.api.errors import http_error_response, is_api_path
+
+    if is_api_path(request.path):  # the court API answers in its own JSON error format, Allow kept on a 405
+        return http_error_response(status, exc)
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return jsonify(error=message, status=status), status
     title = gettext(_TITLES.get(status, N_("出错了")))
@@ -79,7 +83,7 @@ def register_error_handlers(app: Flask) -> None:
         message = gettext(default) if default else (exc.description or "")
         if exc.code == 400 and getattr(exc, "description", "") and "CSRF" in exc.description:
             message = gettext("表单已过期或缺少安全令牌（CSRF），请刷新页面后重新提交。")
-        return _render(exc.code or 500, message)
+        return _render(exc.code or 500, message, exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
@@ -87,4 +91,4 @@ def register_error_handlers(app: Flask) -> None:
         if app.testing:
             raise exc
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return _render(500, gettext(_DEFAULT_MESSAGES[500]))
+        return _render(500, gettext(_DEFAULT_MESSAGES[500]), exc)

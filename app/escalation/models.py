@@ -110,6 +110,7 @@ class Award(db.Model):
     arbitrator: Mapped[User] = relationship()
 
     __table_args__ = (
+        sa.UniqueConstraint("body_id", "number", name="uq_arbitration_awards_body_number"),  # numbers never repeat
         sa.CheckConstraint("status IN ('draft', 'issued')", name="status"),
         sa.CheckConstraint("status <> 'issued' OR (issued_at IS NOT NULL AND number IS NOT NULL "
                            "AND content_hash IS NOT NULL AND sha256 IS NOT NULL)", name="issued"),

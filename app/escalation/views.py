@@ -9,6 +9,7 @@ from app.accounts.models import Role
 from app.cases.forms import StepForm
 from app.cases.models import Case, CaseStatus, Stage
 from app.escalation import models as _models  # noqa: F401  (registers the escalation tables)
+from app.escalation import notify as _notify  # noqa: F401  (tells everyone of each escalation step)
 from app.extensions import db
 
 bp = Blueprint("escalation", __name__)

@@ -3,6 +3,11 @@
 Everyone in a case's room is a participant: the mediator, or a party linked to a user (the applicant side: whoever filed
 and applicant parties; the respondent side: respondents who accepted the invitation). A party sees the joint room and
 their own caucus (背靠背); the mediator sees every room. Operations never commit; the socket handlers and views do.
+
+Once an arbitrator has accepted the case (stage arbitrate), the same room serves as the hearing room: the arbitrator
+hosts it (side "arbitrator", with the mediator's powers to moderate) and the mediator is no longer a participant. There
+is one room, "hearing", and no caucus. Mediation is confidential: the arbitrator never sees the joint or caucus
+history, while each party still sees their own. Offers, moves and safety flags are mediation-only.
 """
 from __future__ import annotations
 
@@ -31,6 +36,8 @@ from app.mediation.room_models import (
 MAX_MESSAGE = 2000
 HISTORY_LIMIT = 1000
 SAFETY_KINDS = ("violence", "coercion", "other")
+HEARING = "hearing"
+HOST_SIDES = ("mediator", "arbitrator")
 
 
 class RoomError(DomainError):
@@ -44,14 +51,28 @@ class RoomError(DomainError):
 @dataclass(frozen=True)
 class Participant:
     user: User
-    side: str  # "applicant", "respondent" or "mediator"
-    label: str  # how the others see them: "申请人 张三", "调解员 李四"
+    side: str  # "applicant", "respondent", "mediator", or "arbitrator" (who hosts the hearing)
+    label: str  # how the others see them: "申请人 张三", "调解员 李四", "仲裁员 王五"
+
+    @property
+    def host(self) -> bool:
+        return self.side in HOST_SIDES
+
+
+def hearing_phase(case: Case) -> bool:
+    """An arbitrator has accepted the case: the room is the hearing room (open while the case is accepted)."""
+    return case.arbitrator_id is not None and case.stage == Stage.arbitrate
+
+
+def hearing_open(case: Case) -> bool:
+    return hearing_phase(case) and case.status == CaseStatus.accepted
 
 
 def participants(case: Case) -> list[Participant]:
     """The mediator first, then the applicant side, then respondents who have accepted (linked to a user).
     Remembered on the case object for as long as who takes part stays the same (several calls per socket event)."""
-    key = (case.mediator_id, case.filed_by_id, tuple((p.id, p.user_id) for p in case.parties))
+    key = (case.mediator_id, hearing_phase(case) and case.arbitrator_id, case.filed_by_id,
+           tuple((p.id, p.user_id) for p in case.parties))
     cached = case.__dict__.get("_room_participants")
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -63,7 +84,9 @@ def participants(case: Case) -> list[Participant]:
             seen.add(user.id)
             found.append(Participant(user, side, f"{role_label} {name}"))
 
-    if case.mediator is not None:
+    if hearing_phase(case):
+        add(case.arbitrator, "arbitrator", case.arbitrator.display_name, gettext("仲裁员"))
+    elif case.mediator is not None:
         add(case.mediator, "mediator", case.mediator.display_name, gettext("调解员"))
     for p in case.applicants:
         add(p.user, "applicant", p.name, gettext("申请人"))
@@ -77,7 +100,8 @@ def participants(case: Case) -> list[Participant]:
 def load_room_case(case_id: int) -> Case | None:
     """The case with everything participants() reads, in two queries."""
     return db.session.get(Case, case_id, options=[
-        selectinload(Case.parties).joinedload(CaseParty.user), joinedload(Case.mediator), joinedload(Case.filed_by)])
+        selectinload(Case.parties).joinedload(CaseParty.user), joinedload(Case.mediator), joinedload(Case.filed_by),
+        joinedload(Case.arbitrator)])
 
 
 def participant(case: Case, user: User) -> Participant | None:
@@ -87,13 +111,15 @@ def participant(case: Case, user: User) -> Participant | None:
 
 
 def room_open(case: Case) -> bool:
-    """Messages, offers and moves only while mediation is in progress; afterwards the history stays readable."""
-    return case.stage == Stage.mediate and case.status == CaseStatus.in_progress
+    """Messages, offers and moves only while mediation is in progress (messages also during the hearing stage);
+    afterwards the history stays readable."""
+    return case.stage == Stage.mediate and case.status == CaseStatus.in_progress or hearing_open(case)
 
 
 def room_started(case: Case) -> bool:
-    """Whether the case ever reached a mediator (then its room exists, open or as a read-only history)."""
-    return case.mediator_id is not None
+    """Whether the case ever reached a mediator or an arbitrator (then its room exists, open or as a read-only
+    history)."""
+    return case.mediator_id is not None or hearing_phase(case)
 
 
 def joint_closed(case: Case) -> bool:
@@ -106,9 +132,13 @@ def joint_closed(case: Case) -> bool:
 
 def current_room(case: Case, user: User) -> str | None:
     """Where a party's messages go: their placement, else the joint room (their caucus once the joint room is closed).
-    None for the mediator, who chooses a room for each message."""
+    None for the mediator, who chooses a room for each message; the hearing room for everyone in a hearing."""
     who = participant(case, user)
-    if who is None or who.side == "mediator":
+    if who is None:
+        return None
+    if hearing_phase(case):
+        return HEARING
+    if who.host:
         return None
     placed = db.session.get(RoomPlacement, (case.id, user.id))
     room = placed.room if placed else JOINT
@@ -118,12 +148,16 @@ def current_room(case: Case, user: User) -> str | None:
 
 
 def visible_rooms(case: Case, user: User) -> list[str]:
+    """The arbitrator sees only the hearing room (mediation is confidential); a party keeps their mediation history."""
     who = participant(case, user)
     if who is None:
         return []
+    if who.side == "arbitrator":
+        return [HEARING]
     if who.side == "mediator":
-        return [JOINT] + [caucus_room(p.user.id) for p in participants(case) if p.side != "mediator"]
-    return [JOINT, caucus_room(user.id)]
+        return [JOINT] + [caucus_room(p.user.id) for p in participants(case) if not p.host]
+    mediation = [JOINT, caucus_room(user.id)] if case.mediator_id is not None else []
+    return ([HEARING] if case.arbitrator_id is not None else []) + mediation
 
 
 def can_see_room(case: Case, user: User, room: str) -> bool:
@@ -143,8 +177,16 @@ def history(case: Case, user: User, after_id: int = 0) -> list[RoomMessage]:
 
 
 def _require_open(case: Case) -> None:
+    if not room_open(case) and hearing_phase(case):
+        raise RoomError(gettext("庭审室已关闭（%(status)s），不能再发送。", status=case.status.label), status_code=409)
     if not room_open(case):
         raise RoomError(gettext("调解已结束（%(status)s），不能再发送。", status=case.status.label), status_code=409)
+
+
+def require_mediation(case: Case, what: str) -> None:
+    """Offers, moves and safety flags belong to mediation: refused in the hearing room."""
+    if hearing_phase(case):
+        raise RoomError(gettext("庭审中不能%(what)s：此功能仅用于调解阶段。", what=what), status_code=409)
 
 
 def _require_mediator(case: Case, user: User) -> None:
@@ -176,8 +218,23 @@ def _speaker_state(seat: Seat):
     closed = sa.exists().where(SafetyFlag.case_id == Case.id)
     placed = (sa.select(RoomPlacement.room).where(RoomPlacement.case_id == Case.id,
                                                   RoomPlacement.user_id == seat.user_id).scalar_subquery())
-    return db.session.execute(sa.select(Case.stage, Case.status, Case.mediator_id, closed.label("closed"),
-                                        placed.label("placed")).where(Case.id == seat.case_id)).one_or_none()
+    return db.session.execute(sa.select(Case.stage, Case.status, Case.mediator_id, Case.arbitrator_id,
+                                        closed.label("closed"), placed.label("placed"))
+                              .where(Case.id == seat.case_id)).one_or_none()
+
+
+def _seat_refusal(seat: Seat, state) -> RoomError | None:
+    """A remembered seat that no longer speaks here (the host replaced, mediation over), or a room that is closed."""
+    hearing = state is not None and state.stage == Stage.arbitrate and state.arbitrator_id is not None
+    if state is None or (seat.side == "mediator" and (state.mediator_id != seat.user_id or hearing)) or (
+            seat.side == "arbitrator" and (state.arbitrator_id != seat.user_id or not hearing)):
+        return RoomError(gettext("您不是本案的参与人。"), status_code=403)
+    if hearing:
+        return None if state.status == CaseStatus.accepted else RoomError(
+            gettext("庭审室已关闭（%(status)s），不能再发送。", status=state.status.label), status_code=409)
+    if not (state.stage == Stage.mediate and state.status == CaseStatus.in_progress):
+        return RoomError(gettext("调解已结束（%(status)s），不能再发送。", status=state.status.label), status_code=409)
+    return None
 
 
 def post_message(case: Case, user: User, room: str | None, body: str, client_id: str | None = None,
@@ -193,16 +250,17 @@ def post_from_seat(seat: Seat, room: str | None, body: str, client_id: str | Non
                    kind: str = "text") -> tuple[RoomMessage, bool]:
     client_id = (client_id or "").strip()[:40] or None
     state = _speaker_state(seat)
-    if state is None or (seat.side == "mediator" and state.mediator_id != seat.user_id):
-        raise RoomError(gettext("您不是本案的参与人。"), status_code=403)
-    if not (state.stage == Stage.mediate and state.status == CaseStatus.in_progress):
-        raise RoomError(gettext("调解已结束（%(status)s），不能再发送。", status=state.status.label), status_code=409)
+    refused = _seat_refusal(seat, state)
+    if refused is not None:
+        raise refused
     body = (body or "").strip()
     if not body:
         raise RoomError(gettext("请输入内容。"), field="body")
     if len(body) > MAX_MESSAGE:
         raise RoomError(gettext("一条消息最多 %(n)s 字。", n=MAX_MESSAGE), field="body")
-    if seat.side != "mediator":  # a party always speaks where the mediator has put them
+    if state.stage == Stage.arbitrate:  # the hearing: one room for everyone
+        room = HEARING
+    elif seat.side not in HOST_SIDES:  # a party always speaks where the mediator has put them
         room = state.placed or JOINT
         if room == JOINT and state.closed:
             room = caucus_room(seat.user_id)
@@ -236,9 +294,10 @@ def system_message(case: Case, room: str, body: str, kind: str = "system") -> Ro
 
 def move_party(case: Case, mediator: User, party_user_id: int, room: str) -> list[RoomMessage]:
     """The mediator puts a party in the joint room or in that party's caucus; returns the notices posted."""
+    require_mediation(case, gettext("背靠背或移动当事人"))
     _require_mediator(case, mediator)
     _require_open(case)
-    party = next((p for p in participants(case) if p.user.id == party_user_id and p.side != "mediator"), None)
+    party = next((p for p in participants(case) if p.user.id == party_user_id and not p.host), None)
     if party is None:
         raise RoomError(gettext("没有这位当事人。"), field="user_id")
     if room not in (JOINT, caucus_room(party_user_id)):
@@ -259,6 +318,7 @@ def move_party(case: Case, mediator: User, party_user_id: int, room: str) -> lis
 
 def flag_safety(case: Case, mediator: User, kind: str, note: str | None) -> list[RoomMessage]:
     """Violence or coercion: close the joint room for good, put every party in their own caucus, record it."""
+    require_mediation(case, gettext("标记安全风险"))
     _require_mediator(case, mediator)
     _require_open(case)
     if kind not in SAFETY_KINDS:
@@ -268,7 +328,7 @@ def flag_safety(case: Case, mediator: User, kind: str, note: str | None) -> list
     case.__dict__["_joint_closed"] = True
     notices = [system_message(case, JOINT, gettext("调解员已关闭联合调解，之后只进行背靠背沟通。"))]
     for p in participants(case):
-        if p.side == "mediator":
+        if p.host:
             continue
         placed = db.session.get(RoomPlacement, (case.id, p.user.id))
         if placed is None:
@@ -286,10 +346,14 @@ def sender_label(case: Case, message: RoomMessage) -> str:
     if message.sender_id is None:
         return gettext("系统")
     who = next((p for p in participants(case) if p.user.id == message.sender_id), None)
+    if who is None and message.sender_id == case.mediator_id:  # the mediator, seen by a party during the hearing
+        return f"{gettext('调解员')} {message.sender.display_name}"
     return who.label if who else message.sender.display_name
 
 
 def room_label(case: Case, room: str) -> str:
+    if room == HEARING:
+        return gettext("庭审室")
     owner = caucus_owner(room)
     if owner is None:
         return gettext("联合调解")

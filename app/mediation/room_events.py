@@ -1,7 +1,8 @@
 """Socket.IO events of the session room (namespace /room). Thin: each handler checks who is asking, calls an
 operation in room.py / offers.py, commits, and broadcasts to the Socket.IO rooms that may see the result.
 
-Socket.IO rooms per case N: "cN:joint", "cN:caucus-U" (party U and the mediator), "cN:uU" (one person, for
+Socket.IO rooms per case N: "cN:joint", "cN:caucus-U" (party U and the mediator), "cN:hearing" (the arbitration
+hearing: the arbitrator and the parties), "cN:uU" (one person, for
 placement changes and WebRTC signals). A party is only ever put in the joint room and their own caucus, so a caucus
 message cannot reach the other party however the client behaves.
 """
@@ -116,7 +117,8 @@ def _offer_out(offer: Offer) -> Outgoing:
 
 def state_for(case: Case, user) -> dict:
     who = ops.participant(case, user)
-    return {"user_id": user.id, "side": who.side, "pid": os.getpid(), "open": ops.room_open(case),
+    return {"user_id": user.id, "side": who.side, "host": who.host, "hearing": ops.hearing_phase(case),
+            "pid": os.getpid(), "open": ops.room_open(case),
             "joint_closed": ops.joint_closed(case), "current_room": ops.current_room(case, user),
             "rooms": [{"id": r, "label": ops.room_label(case, r)} for r in ops.visible_rooms(case, user)],
             "participants": [{"user_id": p.user.id, "side": p.side, "label": p.label,
@@ -128,7 +130,8 @@ def state_for(case: Case, user) -> dict:
 
 @socketio.on("connect", namespace=NS)
 def on_connect(auth=None):
-    """Only the case's mediator and parties get in; everyone else is refused before joining any room."""
+    """Only the case's mediator (the arbitrator during the hearing) and parties get in; everyone else is refused before
+    joining any room."""
     try:
         case_id = int((auth or {}).get("case_id"))
     except (TypeError, ValueError):
@@ -145,7 +148,9 @@ def on_connect(auth=None):
         join_room(_sio_room(case.id, room))
     join_room(_user_room(case.id, user.id))
     emit("state", state_for(case, user))
-    emit("presence", {"user_id": user.id, "online": True}, to=_sio_room(case.id, "joint"), include_self=False)
+    # Presence goes to the first room: the joint room in mediation, the hearing room in a hearing.
+    emit("presence", {"user_id": user.id, "online": True}, to=_sio_room(case.id, ops.visible_rooms(case, user)[0]),
+         include_self=False)
     return True
 
 
@@ -153,7 +158,8 @@ def on_connect(auth=None):
 def on_disconnect(reason=None):
     seat = session.get("room_seat")
     if seat:
-        emit("presence", {"user_id": seat["user_id"], "online": False}, to=_sio_room(seat["case_id"], "joint"))
+        emit("presence", {"user_id": seat["user_id"], "online": False},
+             to=_sio_room(seat["case_id"], (seat.get("rooms") or ["joint"])[0]))
 
 
 @socketio.on("send", namespace=NS)
@@ -210,9 +216,14 @@ def on_flag(case, user, data):
     return {"ok": True}, _messages_out(case, notices) + closed
 
 
+def _no_offers_in_hearing(case: Case) -> None:
+    ops.require_mediation(case, gettext("提出或答复调解方案"))
+
+
 @socketio.on("offer", namespace=NS)
 @handler
 def on_offer(case, user, data):
+    _no_offers_in_hearing(case)
     offer, message = offer_ops.make_offer(case, user, data, data.get("room"))
     out = _offer_out(offer) + _messages_out(case, [message])
     if offer.replaces_id:
@@ -223,6 +234,7 @@ def on_offer(case, user, data):
 @socketio.on("respond", namespace=NS)
 @handler
 def on_respond(case, user, data):
+    _no_offers_in_hearing(case)
     offer = offer_ops.respond(case, user, data.get("offer_id"), data.get("answer") or "")
     out = _offer_out(offer)
     return {"ok": True, "offer": out[0][1]}, out
@@ -231,6 +243,7 @@ def on_respond(case, user, data):
 @socketio.on("withdraw", namespace=NS)
 @handler
 def on_withdraw(case, user, data):
+    _no_offers_in_hearing(case)
     offer = offer_ops.withdraw(case, user, data.get("offer_id"))
     out = _offer_out(offer)
     return {"ok": True, "offer": out[0][1]}, out
@@ -248,7 +261,7 @@ def on_signal(case, user, data):
     me, them = ops.participant(case, user), next((p for p in ops.participants(case) if p.user.id == to), None)
     if them is None or them.user.id == user.id:
         raise ops.RoomError(gettext("没有这位参与人。"), field="to")
-    if "mediator" not in (me.side, them.side) and ops.joint_closed(case):
+    if not (me.host or them.host or ops.hearing_phase(case)) and ops.joint_closed(case):
         raise ops.RoomError(gettext("本案已标记安全风险，联合调解已关闭，只能背靠背沟通。"), status_code=409)
     payload = data.get("data")
     if not isinstance(payload, dict) or len(str(payload)) > 20000:
@@ -270,7 +283,7 @@ def on_show(case, user, data):
     if evidence is None or evidence.case_id != case.id:
         raise ops.RoomError(gettext("没有这份证据。"), field="evidence_id")
     who = ops.participant(case, user)
-    room = ops.current_room(case, user) if who.side != "mediator" else data.get("room")
+    room = data.get("room") if who.host and not ops.hearing_phase(case) else ops.current_room(case, user)
     if room not in ops.visible_rooms(case, user):
         raise ops.RoomError(gettext("没有这个会话。"), field="room")
     return {"ok": True}, [("show", {"evidence_id": evidence.id, "by": who.label}, _sio_room(case.id, room))]

@@ -47,7 +47,7 @@ class RoomMessage(db.Model):
     __table_args__ = (
         sa.Index("ix_room_messages_case_id_id", "case_id", "id"),
         sa.UniqueConstraint("sender_id", "client_id", name="uq_room_messages_sender_client"),
-        sa.CheckConstraint("room = 'joint' OR room LIKE 'caucus-%'", name="room"),
+        sa.CheckConstraint("room IN ('joint', 'hearing') OR room LIKE 'caucus-%'", name="room"),
         sa.CheckConstraint("kind IN ('text', 'system', 'offer', 'statement')", name="kind"),
     )
 

@@ -25,7 +25,7 @@ def room_page(case_id: int):
     if not ops.room_started(case):
         raise DomainError(gettext("调解员接案后才能进入调解室。"), 409)
     return render_template("mediation/room.html", case=case, who=who, party_sides=PARTY_SIDES,
-                           evidence=case.evidence, open=ops.room_open(case),
+                           evidence=case.evidence, open=ops.room_open(case), hearing=ops.hearing_phase(case),
                            ice_servers=current_app.config.get("ICE_SERVERS", []))
 
 

@@ -6,6 +6,7 @@ import re
 import sqlalchemy as sa
 
 from app.cases.models import Case, CaseEvent
+from tests.escalation.pages import file_with_court, issue_award
 
 
 STEP_FIELDS = {
@@ -94,9 +95,7 @@ def test_b_mediation_fails_then_court_accepts(app, demo, make_web):
     assert step(mediator, case_id, "record_failure", reason="被申请人拒绝还款计划。").status_code == 302
     assert load(app, case_id)[:2] == ("mediate", "failed")
 
-    page = resident.get(f"/cases/{case_id}").get_data(as_text=True)
-    court_id = re.search(r'<option value="(\d+)">芜湖市镜湖区人民法院', page).group(1)
-    assert step(resident, case_id, "file_lawsuit", court_id=court_id).status_code == 302
+    assert file_with_court(resident, case_id).status_code == 302  # the filing page: courts, complaint, package
 
     clerk.login("court1")
     inbox = clerk.get("/court/inbox").get_data(as_text=True)
@@ -130,15 +129,13 @@ def test_b2_court_returns_and_resident_resubmits(app, demo, make_web):
     resident, clerk = make_web(), make_web()
     resident.login("resident1")
     case_id = file_dispute(resident, "货款纠纷", "contract", "对方拖欠货款三万元，多次催要无果，双方无仲裁协议。", amount="30000")
-    page = resident.get(f"/cases/{case_id}").get_data(as_text=True)
-    court_id = re.search(r'<option value="(\d+)">芜湖市镜湖区人民法院', page).group(1)
-    assert step(resident, case_id, "file_lawsuit", court_id=court_id).status_code == 302
+    assert file_with_court(resident, case_id).status_code == 302  # the filing page: courts, complaint, package
     clerk.login("court1")
     assert step(clerk, case_id, "return_filing", reason="").status_code == 422  # a return needs reasons
     assert step(clerk, case_id, "return_filing", reason="请补充被告的住所地和身份信息。").status_code == 302
     page = resident.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "请补充被告的住所地和身份信息" in page and "补正后重新提交" in page
-    assert step(resident, case_id, "resubmit_filing").status_code == 302
+    assert file_with_court(resident, case_id).status_code == 302  # resubmitted from the same page
     assert load(app, case_id)[:2] == ("litigate", "filed")
 
 
@@ -158,10 +155,10 @@ def test_c_labour_case_cannot_go_straight_to_court(app, demo, make_web):
     arbitrator = make_web()
     arbitrator.login("arbitrator1")
     assert step(arbitrator, case_id, "accept_arbitration").status_code == 302
-    assert step(arbitrator, case_id, "issue_award", reason="被申请人支付工资12000元。").status_code == 302
-    page = resident.get(f"/cases/{case_id}").get_data(as_text=True)
-    court_id = re.search(r'<option value="(\d+)">芜湖市镜湖区人民法院', page).group(1)
-    assert step(resident, case_id, "file_lawsuit", court_id=court_id).status_code == 302
+    bare = step(arbitrator, case_id, "issue_award", reason="被申请人支付工资12000元。")
+    assert bare.status_code == 409 and f"/cases/{case_id}/award/edit" in bare.get_data(as_text=True)  # only the award page
+    assert issue_award(arbitrator, case_id).status_code == 302
+    assert file_with_court(resident, case_id).status_code == 302  # the filing page: courts, complaint, package
     assert load(app, case_id)[:2] == ("litigate", "filed")
 
 

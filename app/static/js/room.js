@@ -1,4 +1,5 @@
 // The session room: chat in the joint room and caucuses, offers, placements, evidence, over Socket.IO (/room).
+// During an arbitration hearing the same page is the hearing room: one room, the arbitrator hosts it.
 // Everything the server sends is put into the page with textContent: never as HTML.
 (function () {
   "use strict";
@@ -6,6 +7,7 @@
   if (!root || typeof io === "undefined") { return; }
   var S = JSON.parse(root.dataset.strings);
   var caseId = Number(root.dataset.caseId), myId = Number(root.dataset.userId), mySide = root.dataset.side;
+  var isHost = root.dataset.host === "true";  // the mediator, or the arbitrator hosting a hearing
   var state = {rooms: [], active: null, current: null, seen: {}, offers: {}, participants: [], online: {}, lastId: 0,
                jointClosed: false, open: root.dataset.open === "true"};
   var listeners = {};
@@ -20,7 +22,7 @@
   // websocket first; long-polling when a proxy or firewall blocks websockets.
   var socket = io("/room", {auth: {case_id: caseId}, transports: ["websocket", "polling"], tryAllTransports: true,
                             reconnectionDelay: 500, reconnectionDelayMax: 4000});
-  var room = {socket: socket, state: state, strings: S, myId: myId, mySide: mySide,
+  var room = {socket: socket, state: state, strings: S, myId: myId, mySide: mySide, isHost: isHost,
               on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); }};
   window.JiefenRoom = room;
   function fire(name, arg) { (listeners[name] || []).forEach(function (fn) { fn(arg); }); }
@@ -87,7 +89,7 @@
   }
   function showPlacement() {
     var p = $("placement");
-    if (mySide === "mediator" || !state.current) { p.hidden = true; return; }
+    if (isHost || !state.current) { p.hidden = true; return; }
     var label = (state.rooms.filter(function (r) { return r.id === state.current; })[0] || {}).label || state.current;
     p.textContent = S.your_room + label; p.hidden = false;
   }
@@ -113,7 +115,7 @@
   });
   socket.on("joint_closed", function (p) {
     state.jointClosed = true; $("joint-closed").hidden = false;
-    if (mySide !== "mediator") { state.current = p.room; activate(p.room); showPlacement(); }
+    if (!isHost) { state.current = p.room; activate(p.room); showPlacement(); }
     fire("joint_closed", p);
   });
 
@@ -125,7 +127,7 @@
       err.textContent = "";
       if (!text) { return; }
       if (!pending || pending.text !== text) { pending = {text: text, id: newId()}; }
-      var room = mySide === "mediator" ? state.active : state.current;
+      var room = isHost ? state.active : state.current;
       socket.timeout(8000).emit("send", {room: room, body: text, client_id: pending.id}, function (timeout, ack) {
         if (timeout) { err.textContent = S.send_failed; return; }
         if (!ack.ok) { err.textContent = ack.error; return; }
@@ -196,7 +198,7 @@
       offerForm.querySelectorAll(".error").forEach(function (e) { e.textContent = ""; });
       var data = {amount: $("amount").value, instalments: $("instalments").value, pay_by: $("pay_by").value,
                   apology: $("apology").checked, other_terms: $("other_terms").value, replaces_id: $("replaces_id").value,
-                  room: mySide === "mediator" ? state.active : state.current};
+                  room: isHost ? state.active : state.current};
       socket.timeout(8000).emit("offer", data, function (timeout, ack) {
         if (timeout) { offerForm.querySelector('[data-field="amount"]').textContent = S.send_failed; return; }
         if (!ack.ok) {
@@ -215,7 +217,7 @@
     var list = $("placements"); if (!list) { return; }
     list.textContent = "";
     state.participants.forEach(function (p) {
-      if (p.side === "mediator") { return; }
+      if (p.side === "mediator" || p.side === "arbitrator") { return; }
       var li = el("li", "placement-row"); li.dataset.userId = p.user_id;
       li.appendChild(el("span", "who", p.label + " · " + (p.room === "joint" ? S.in_joint : S.in_caucus) +
                         (state.online[p.user_id] ? " · " + S.online : "")));
@@ -257,7 +259,7 @@
   document.querySelectorAll(".show-evidence").forEach(function (b) {
     b.addEventListener("click", function () {
       socket.emit("show", {evidence_id: Number(b.dataset.evidenceId),
-                           room: mySide === "mediator" ? state.active : state.current}, function () {});
+                           room: isHost ? state.active : state.current}, function () {});
     });
   });
   socket.on("show", function (s) { showEvidence(s.evidence_id, s.by); });

@@ -18,7 +18,7 @@
     function peers() {
       return room.state.participants.filter(function (p) {
         if (p.user_id === room.myId) { return false; }
-        if (room.mySide === "mediator" || p.side === "mediator") { return true; }
+        if (room.isHost || p.side === "mediator" || p.side === "arbitrator") { return true; }
         return !room.state.jointClosed;   // two parties only while the joint room is open
       });
     }
