@@ -148,6 +148,11 @@ def _labour_arbitrated(case: Case) -> bool:
     return any(e.action == "issue_award" for e in case.events)
 
 
+def _never_arbitrable(case: Case, rules: Rules) -> bool:
+    cat = _category(case, rules)
+    return cat is not None and cat.arbitration == "none"
+
+
 def _guard_has_category(case, rules, ctx):
     return None if _category(case, rules) else gettext("请先选择纠纷类型。")
 
@@ -253,6 +258,8 @@ def blocked_for_user(case: Case, user: User, rules: Rules) -> list[tuple[Transit
     """Steps of this user's that exist from here but are refused by a rule, with the reason (shown greyed)."""
     out = []
     for t in TRANSITIONS:
+        if t.action == "request_arbitration" and _never_arbitrable(case, rules):
+            continue  # not even a greyed step: the assessment already says why (family: 仲裁法 art. 3)
         if (case.stage, case.status) in t.sources and ACTORS[t.actor](case, user):
             why = refusal(case, t.action, user, rules)
             if why:

@@ -108,9 +108,9 @@ def latest_filing(case: Case) -> CourtFiling | None:
 
 
 def default_claims(case: Case) -> str:
-    """诉讼请求 to start from: what the resident wants, the amount, and the costs."""
+    """诉讼请求 to start from: what the resident wants (else the amount claimed), and the costs."""
     lines = [line.strip() for line in (case.desired_outcome or "").splitlines() if line.strip()]
-    if case.amount:
+    if case.amount and not lines:
         lines.append(gettext("判令被告向原告支付人民币%(amount)s元；", amount=f"{case.amount:,.2f}"))
     lines.append(gettext("本案诉讼费用由被告承担。"))
     return "\n".join(lines)
