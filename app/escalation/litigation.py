@@ -107,6 +107,11 @@ def latest_filing(case: Case) -> CourtFiling | None:
                              .order_by(CourtFiling.seq.desc()).limit(1))
 
 
+def _lines(text: str) -> str:
+    """Text as stored: browsers send CRLF line breaks; keep plain newlines, no outer blanks."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def default_claims(case: Case) -> str:
     """诉讼请求 to start from: what the resident wants (else the amount claimed), and the costs."""
     lines = [line.strip() for line in (case.desired_outcome or "").splitlines() if line.strip()]
@@ -155,7 +160,7 @@ def submit_filing(case: Case, user: User, data: FilingData, rules: Rules, lrules
     filing = CourtFiling(case_id=case.id, seq=(last or 0) + 1, court_id=chosen.court.id,
                          jurisdiction_basis=chosen.bases[0].key,
                          performance_region_code=data.performance_region_code or None, cause_code=cause.code,
-                         cause_name=cause.name, claims=data.claims.strip(), facts=data.facts.strip(),
+                         cause_name=cause.name, claims=_lines(data.claims), facts=_lines(data.facts),
                          fee_estimate=Decimal(estimate["full"]["low"]) if estimate else None,
                          submitted_by_id=user.id, submitted_at=utcnow())
     db.session.add(filing)

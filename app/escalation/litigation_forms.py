@@ -19,10 +19,10 @@ class FilingForm(FlaskForm):
     cause_code = RadioField(lazy_gettext("案由"), choices=[], validate_choice=False, validators=[Optional()])
     claims = TextAreaField(lazy_gettext("诉讼请求"), validators=[
         DataRequired(lazy_gettext("请填写诉讼请求，每行一项，例如“判令被告偿还借款人民币50,000元”。")),
-        Length(max=5000, message=lazy_gettext("最多 5000 字。"))])
+        Length(max=5000, message=lazy_gettext("最多 5000 字。"))], render_kw={"rows": 5})
     facts = TextAreaField(lazy_gettext("事实与理由"), validators=[
         DataRequired(lazy_gettext("请写明事实与理由：何时、何地、发生了什么，被告为何应承担责任。")),
-        Length(min=20, max=20000, message=lazy_gettext("事实与理由请至少写 20 个字，最多 20000 字。"))])
+        Length(min=20, max=20000, message=lazy_gettext("事实与理由请至少写 20 个字，最多 20000 字。"))], render_kw={"rows": 10})
     version = HiddenField()
 
     def validate_court_id(self, field) -> None:
