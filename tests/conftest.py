@@ -175,7 +175,10 @@ def make_web(app):
 
 
 def pytest_collection_modifyitems(config, items):
-    """On the PostgreSQL leg, run only the tests that touch the database."""
+    """Browser tests last (Playwright's sync API keeps an asyncio loop running in the main thread for the rest of the
+    session, and libraries that call asyncio.run(), such as pyHanko's validation, refuse to run under it). On the
+    PostgreSQL leg, run only the tests that touch the database."""
+    items.sort(key=lambda item: "e2e" in item.nodeid.split("::")[0].split("/"))  # stable: otherwise as collected
     if BACKEND != "postgresql":
         return
     selected = [i for i in items if "app" in getattr(i, "fixturenames", ())]

@@ -7,11 +7,13 @@ A job renders and signs it outside the request (RQ with Redis, inline without), 
 can read. The signed bytes are stored by their SHA-256 (FileStorage) and registered as a Document."""
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import io
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -114,9 +116,19 @@ def sign_pdf(pdf: bytes, signer, reason: str = "人民调解协议书电子签�
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, subfilter=fields.SigSeedSubFilter.PADES,
                                         md_algorithm="sha256", reason=reason,
                                         location="解纷平台")
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = signers.PdfSigner(meta, signer=signer, timestamper=timestamper).sign_pdf(writer)
-    return out.getvalue()
+
+    def sign() -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        return signers.PdfSigner(meta, signer=signer, timestamper=timestamper).sign_pdf(writer).getvalue()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return sign()
+    # pyHanko's synchronous API calls asyncio.run(), which refuses to run inside a running event loop (a thread
+    # that also drives an async library, e.g. Playwright's sync API under the tests): sign in a worker thread.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf-sign") as pool:
+        return pool.submit(sign).result()
 
 
 def organisation_of(agreement: Agreement):
