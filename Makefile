@@ -28,7 +28,7 @@ STAMP_RUN := $(VENV)/.requirements.stamp
 STAMP_DEV := $(VENV)/.requirements-dev.stamp
 # Front-end libraries: npm ci (package-lock.json) then copied into app/static/vendor (git-ignored), served locally.
 VENDOR_STAMP := app/static/vendor/.stamp
-VENDOR_FILES := node_modules/socket.io-client/dist/socket.io.min.js
+VENDOR_FILES := node_modules/socket.io-client/dist/socket.io.min.js node_modules/echarts/dist/echarts.min.js
 
 .PHONY: help run test install install-dev system-deps system-deps-run system-deps-test pg-check clean translations
 
@@ -50,7 +50,7 @@ $(VENDOR_STAMP): package.json package-lock.json
 	        echo "==> apt-get install nodejs npm"
 	        DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null
 	    else
-	        echo "error: npm is needed to install the room's Socket.IO client. As root: apt-get install -y nodejs npm" >&2
+	        echo "error: npm is needed to install the front-end libraries (Socket.IO client, ECharts). As root: apt-get install -y nodejs npm" >&2
 	        exit 1
 	    fi
 	fi

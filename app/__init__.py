@@ -116,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.agreements.pdf_views import bp as agreement_pdf_bp
     from app.agreements.views import bp as agreements_bp
     from app.analytics.views import bp as analytics_bp
+    from app.analytics.dashboard_views import bp as dashboard_bp
     from app.cases.assessment_views import bp as assessment_bp
     from app.cases.views import bp as cases_bp
     from app.consult.views import bp as consult_bp
@@ -134,13 +135,15 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
                rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
-               agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp, arbitration_bp, awards_bp, litigation_bp):
+               agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp, arbitration_bp, awards_bp, litigation_bp,
+               dashboard_bp):
         app.register_blueprint(bp)
 
 
 def _register_cli(app: Flask) -> None:
     from app.cli import audit_cli, seed_demo_command
     from app.agreements.cli import agreements_cli, pki_cli
+    from app.analytics.cli import register as register_analytics_cli
     from app.api.cli import api_tokens_cli
     from app.cases.bundle_cli import cases_cli
     from app.consult.cli import consult_cli
@@ -159,3 +162,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(pki_cli)
     app.cli.add_command(cases_cli)
     app.cli.add_command(api_tokens_cli)
+    register_analytics_cli(app)  # flask dashboard refresh, flask seed-bulk

@@ -170,6 +170,10 @@ EXPECTED = {
         "POST": row(**{r: (403, "只有本案仲裁员可以起草和签发裁决书") for r in VIEWERS})},
     "/cases/<int:case_id>/award.pdf": {  # 404 until the award is issued
         "GET": row(resident1=404, mediator1=404, orgadmin1=404, admin=404)},
+    # --- satisfaction ratings (helper Q): only a party rates, and only once the case is closed (this one is open).
+    "/cases/<int:case_id>/rating": {
+        "POST": row(resident1=(409, "案件办结后才能评价"), **{r: (403, "只有案件当事人可以评价本案的办理")
+                                                           for r in ("mediator1", "orgadmin1", "admin")})},
     "/cases/<int:case_id>/steps/<action>": {  # action=withdraw: only a party may withdraw
         "POST": row(resident1=302, mediator1=NOT_PARTY, orgadmin1=NOT_PARTY, admin=NOT_PARTY)},
 }

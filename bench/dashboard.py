@@ -1,0 +1,125 @@
+"""Governance dashboard on a big database: p50/p99 of every dashboard query, one organisation's case list and search.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_dash python bench/dashboard.py [--cases 1000000]
+
+The database must be migrated (`flask db upgrade`). When it holds fewer than --cases cases, the missing ones are
+added with seed-bulk (COPY) first; the rollups are then refreshed. Ends with one JSON line: cases, max_p99_ms
+(the slowest dashboard query's p99), max_list_search_p99_ms, and every query's p50/p99.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+
+CASE_LIST = ("SELECT c.id, c.title, c.stage, c.status, c.created_at FROM cases c WHERE c.organisation_id = :org "
+             "ORDER BY c.created_at DESC, c.id DESC LIMIT 20")
+# Title or description containing a word, or a party's name (the trigram index finds the parties), newest first.
+SEARCH = ("SELECT id, title, stage, status, created_at FROM ("
+          "(SELECT c.id, c.title, c.stage, c.status, c.created_at FROM cases c WHERE c.organisation_id = :org "
+          "AND (c.title ILIKE :pattern OR c.description ILIKE :pattern) ORDER BY c.created_at DESC, c.id DESC LIMIT 20) "
+          "UNION (SELECT c.id, c.title, c.stage, c.status, c.created_at FROM case_parties p JOIN cases c "
+          "ON c.id = p.case_id WHERE c.organisation_id = :org AND p.name ILIKE :pattern "
+          "ORDER BY c.created_at DESC, c.id DESC LIMIT 20)) hits ORDER BY created_at DESC, id DESC LIMIT 20")
+
+
+def _timed(fn, runs: int) -> tuple[float, float]:
+    fn()  # warm
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p99 = samples[min(len(samples) - 1, int(round(0.99 * (len(samples) - 1))))]
+    return statistics.median(samples), p99
+
+
+def _prepare(app, wanted: int, seed: int, full: bool) -> int:
+    from app.analytics import rollups
+    from app.analytics.bulk import seed_bulk
+    from app.extensions import db
+
+    with app.app_context():
+        have = db.session.scalar(sa.text("SELECT COUNT(*) FROM cases"))
+        if have < wanted:
+            print(f"{have} cases; adding {wanted - have} with seed-bulk ...", flush=True)
+            stats = seed_bulk(wanted - have, seed)
+            print(f"  {stats['cases']} cases, {stats['events']} events in {stats['seconds']:.1f} s: "
+                  f"{stats['rate']:,.0f} cases/s", flush=True)
+        started = time.perf_counter()
+        result = rollups.refresh(full=full)
+        print(f"rollups refreshed ({result['months']} months) in {time.perf_counter() - started:.1f} s", flush=True)
+        return db.session.scalar(sa.text("SELECT COUNT(*) FROM cases"))
+
+
+def _subjects(db) -> tuple[int, str]:
+    org = db.session.execute(sa.text("SELECT organisation_id FROM cases WHERE organisation_id IS NOT NULL "
+                                     "GROUP BY organisation_id ORDER BY COUNT(*) DESC LIMIT 1")).scalar()
+    name = db.session.execute(sa.text(
+        "SELECT p.name FROM case_parties p JOIN cases c ON c.id = p.case_id WHERE c.organisation_id = :org "
+        "AND p.kind = 'organisation' ORDER BY p.id DESC LIMIT 1"), {"org": org}).scalar()
+    return org, name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild the rollups from scratch first")
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a (scratch) PostgreSQL database, migrated with `flask db upgrade`.")
+    from app import create_app
+    from app.analytics import queries as q
+    from app.analytics.queries import Scope
+    from app.extensions import db
+
+    app = create_app()
+    cases = _prepare(app, args.cases, args.seed, args.full_refresh)
+    results: dict[str, tuple[float, float]] = {}
+    with app.app_context():
+        org, party = _subjects(db)
+        today = date.today()
+        for label, scope in (("platform", Scope()), ("org", Scope(organisation_id=org))):
+            panels = {"funnel": lambda s=scope: q.funnel(s), "stage_times": lambda s=scope: q.stage_times(s),
+                      "mediator_load": lambda s=scope: q.mediator_load(s),
+                      "organisation_load": lambda s=scope: q.organisation_load(s),
+                      "satisfaction": lambda s=scope: q.satisfaction(s),
+                      "overdue": lambda s=scope: q.overdue(s, today)}
+            for dim in ("category", "region", "tier", "month"):
+                panels[f"by_{dim}"] = lambda s=scope, d=dim: q.by_dimension(s, d)
+            panels["funnel_last_90_days"] = lambda s=scope: q.funnel(
+                Scope(s.organisation_id, since=date.fromordinal(today.toordinal() - 90)))
+            for name, fn in panels.items():
+                results[f"{label}.{name}"] = _timed(fn, args.runs)
+        listing = {"case_list": (CASE_LIST, {"org": org}),
+                   "search_word": (SEARCH, {"org": org, "pattern": "%漏水%"}),
+                   "search_rare_word": (SEARCH, {"org": org, "pattern": "%天花板和墙面%"}),
+                   "search_party": (SEARCH, {"org": org, "pattern": f"%{party}%"})}
+        for name, (sql, params) in listing.items():
+            results[f"org.{name}"] = _timed(lambda s=sql, p=params: db.session.execute(sa.text(s), p).all(), args.runs)
+    print(f"{'query':<34}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, (p50, p99) in results.items():
+        print(f"{name:<34}{p50:>10.1f}{p99:>10.1f}")
+    lists = [k for k in results if k.split(".")[1] in listing]
+    dash = [k for k in results if k not in lists]
+    print(json.dumps({"cases": cases, "runs": args.runs, "organisation_id": org,
+                      "max_p99_ms": round(max(v[1] for v in results.values()), 1),  # every query, search included
+                      "max_dashboard_p99_ms": round(max(results[k][1] for k in dash), 1),
+                      "max_list_search_p99_ms": round(max(results[k][1] for k in lists), 1),
+                      "queries": {k: {"p50_ms": round(v[0], 1), "p99_ms": round(v[1], 1)} for k, v in results.items()}}))
+
+
+if __name__ == "__main__":
+    main()

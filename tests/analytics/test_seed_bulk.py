@@ -1,0 +1,80 @@
+"""`flask seed-bulk`: valid hash chains, every constraint kept, plausible data; the fast serialiser equals canonical."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app.analytics import bulk, queries
+from app.analytics.queries import Scope
+from app.cases.models import STATUSES_BY_STAGE, Case, CaseEvent, CaseParty
+from app.core.audit import canonical
+from app.extensions import db
+
+
+def _fast(e: CaseEvent) -> str:
+    return bulk.fast_canonical(e.case_id, e.seq, e.actor_id, e.action, e.from_stage, e.from_status, e.to_stage,
+                               e.to_status, e.reason, e.created_at.isoformat(timespec="microseconds"))
+
+
+def test_fast_canonical_is_byte_identical_to_canonical():
+    awkward = CaseEvent(case_id=12, seq=3, actor_id=None, action="record_failure", from_stage="mediate",
+                        from_status="in_progress", to_stage="mediate", to_status="failed",
+                        reason='他说"不行"\\，\n换行\t和 emoji 😀', created_at=datetime(2024, 2, 29, 23, 59, 1))
+    plain = CaseEvent(case_id=1, seq=1, actor_id=7, action="file", from_stage=None, from_status=None,
+                      to_stage="assess", to_status="assessed", reason=None, created_at=datetime(2025, 1, 1, 0, 0, 0, 5))
+    for event in (awkward, plain):
+        assert _fast(event).encode("utf-8") == canonical(event.payload())
+
+
+def test_seed_bulk_makes_valid_chains_and_plausible_cases(app):
+    from app.cases.operations import verify_chain
+
+    with app.app_context():
+        stats = bulk.seed_bulk(2000, seed=7)
+        assert stats["cases"] == 2000 and stats["parties"] == 4000
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 2000
+        checked, broken = verify_chain()
+        assert broken is None and checked == stats["events"] > 2000
+        for event in db.session.scalars(sa.select(CaseEvent).order_by(CaseEvent.id).limit(300)):
+            assert _fast(event).encode("utf-8") == canonical(event.payload())
+        # every case's last event is its state; every state is one the funnel knows
+        last = db.session.execute(sa.text(
+            "SELECT c.stage, c.status, e.to_stage, e.to_status FROM cases c JOIN case_events e ON e.case_id = c.id "
+            "WHERE e.seq = (SELECT MAX(seq) FROM case_events x WHERE x.case_id = c.id)")).all()
+        assert len(last) == 2000
+        assert all((stage, status) == (to_stage, to_status) for stage, status, to_stage, to_status in last)
+        states = db.session.execute(sa.select(Case.stage, Case.status).distinct()).all()
+        assert all(status in STATUSES_BY_STAGE[stage] for stage, status in states)  # the CHECK constraint's rule
+        _assert_references_exist()
+        _assert_realistic()
+
+
+def _assert_references_exist() -> None:
+    """Foreign keys hold (PostgreSQL loads without per-row FK triggers: the generator must be right)."""
+    for sql in ("SELECT COUNT(*) FROM case_events e LEFT JOIN cases c ON c.id = e.case_id WHERE c.id IS NULL",
+                "SELECT COUNT(*) FROM case_parties p LEFT JOIN cases c ON c.id = p.case_id WHERE c.id IS NULL",
+                "SELECT COUNT(*) FROM cases c LEFT JOIN users u ON u.id = c.mediator_id "
+                "WHERE c.mediator_id IS NOT NULL AND u.id IS NULL",
+                "SELECT COUNT(*) FROM cases c LEFT JOIN organisations o ON o.id = c.organisation_id "
+                "WHERE c.organisation_id IS NOT NULL AND o.id IS NULL",
+                "SELECT COUNT(*) FROM satisfaction_ratings s JOIN cases c ON c.id = s.case_id WHERE c.stage <> 'closed'"):
+        assert db.session.scalar(sa.text(sql)) == 0, sql
+
+
+def _assert_realistic() -> None:
+    roles = db.session.execute(sa.select(CaseParty.role, sa.func.count()).group_by(CaseParty.role)).all()
+    assert {r.value: n for r, n in roles} == {"applicant": 2000, "respondent": 2000}
+    repeat = db.session.scalar(sa.text(
+        "SELECT MAX(n) FROM (SELECT name, COUNT(*) AS n FROM case_parties WHERE kind = 'organisation' "
+        "GROUP BY name) t"))
+    assert repeat >= 5  # some employers face many claims
+    funnel = {s["key"]: s["count"] for s in queries.funnel(Scope())}
+    assert funnel["consults"] == 2000
+    assert 0.5 < funnel["settled"] / funnel["mediated"] < 0.8
+    regions = {r["key"] for r in queries.by_dimension(Scope(), "region")}
+    assert regions <= set(bulk.COUNTIES) and len(regions) == len(bulk.COUNTIES)
+    months = queries.by_dimension(Scope(), "month")
+    assert 34 <= len(months) <= 37
+    categories = queries.by_dimension(Scope(), "category")
+    assert categories[0]["key"] == "neighbour"
