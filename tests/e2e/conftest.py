@@ -100,8 +100,9 @@ class BrowserProblems:
                 + [f"csp: {m}" for m in self.csp_violations] + [f"http: {m}" for m in self.http_errors])
 
 
-@pytest.fixture()
-def _page_with_problems(browser, live_server):
+def new_phone_page(browser, live_server):
+    """A phone-sized page in a browser context of its own, with its own problem log: (context, page, problems).
+    The caller closes the context."""
     context = browser.new_context(base_url=live_server, **PHONE)
     context.set_default_timeout(15_000)
     problems = BrowserProblems()
@@ -111,6 +112,12 @@ def _page_with_problems(browser, live_server):
     page.on("console", problems.on_console)
     page.on("response", problems.on_response)
     page.on("pageerror", lambda exc: problems.page_errors.append(str(exc)))
+    return context, page, problems
+
+
+@pytest.fixture()
+def _page_with_problems(browser, live_server):
+    context, page, problems = new_phone_page(browser, live_server)
     try:
         yield page, problems
     finally:

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from app.escalation.models import CourtFiling
 from app.extensions import db
-from tests.e2e.conftest import _CSP_LISTENER, DEMO_PASSWORD, PHONE, BrowserProblems
+from tests.e2e.conftest import DEMO_PASSWORD, new_phone_page
 from tests.escalation.test_litigation import JINGHU, YIJIANG, failed_mediation
 
 FACTS = ("2024年3月1日原告借给被告人民币五万元，约定2024年12月31日前归还，有借条和转账记录为证。"
@@ -40,15 +40,7 @@ def submit(page, button, status=None):
 
 def clerk_page(browser, live_server):
     """court1 (镜湖 court) on a phone of her own: a second browser context, with its own problem log."""
-    context = browser.new_context(base_url=live_server, **PHONE)
-    context.set_default_timeout(15_000)
-    problems = BrowserProblems()
-    context.expose_function("__jiefenCsp", lambda message: problems.csp_violations.append(message))
-    context.add_init_script(_CSP_LISTENER)
-    page = context.new_page()
-    page.on("console", problems.on_console)
-    page.on("response", problems.on_response)
-    page.on("pageerror", lambda exc: problems.page_errors.append(str(exc)))
+    context, page, problems = new_phone_page(browser, live_server)
     page.goto("/login")
     page.fill("#username", "court1")
     page.fill("#password", DEMO_PASSWORD)
