@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.analytics.views import bp as analytics_bp
     from app.analytics.dashboard_views import bp as dashboard_bp
     from app.cases.assessment_views import bp as assessment_bp
+    from app.cases.search_views import bp as case_search_bp
     from app.cases.views import bp as cases_bp
     from app.consult.views import bp as consult_bp
     from app.core.views import bp as core_bp
@@ -136,7 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
                rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
                agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp, arbitration_bp, awards_bp, litigation_bp,
-               dashboard_bp):
+               dashboard_bp, case_search_bp):
         app.register_blueprint(bp)
 
 

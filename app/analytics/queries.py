@@ -216,7 +216,7 @@ def mediator_load(scope: Scope) -> list[dict]:
 def organisation_load(scope: Scope) -> list[dict]:
     """Per organisation, same keys as mediator_load with "organisation_id" and "name"."""
     ended = rollups.ENDED.replace("f.", "t.")
-    rows = _select(rollups.case_counts, scope, "t.org_id, SUM(CASE WHEN t.stage <> 'closed' THEN t.n ELSE 0 END), "
+    rows = _select(rollups.case_counts, scope, f"t.org_id, SUM(CASE WHEN {ended} THEN 0 ELSE t.n END), "
                    "SUM(CASE WHEN t.stage = 'closed' THEN t.n ELSE 0 END), "
                    "SUM(CASE WHEN t.status = 'settled' THEN t.n ELSE 0 END), "
                    f"SUM(CASE WHEN {ended} THEN t.n ELSE 0 END)", "t.org_id", per_org=True)

@@ -78,6 +78,25 @@ ratings = sa.Table(
     *_dims(sa.Column("score", sa.Integer, primary_key=True, autoincrement=False),
            sa.Column("n", sa.Integer, nullable=False)),
 )
+# Early warning (app/analytics/warnings.py) reads these instead of the cases: new cases per Beijing day by county and
+# category (spikes), and per respondent as named (mass disputes). `day` is a 'YYYY-MM-DD' text on both backends.
+daily = sa.Table(
+    "dash_daily", metadata,
+    *_dims(sa.Column("day", sa.String(10), primary_key=True),
+           sa.Column("county", sa.String(6), primary_key=True),
+           sa.Column("category", sa.String(40), primary_key=True),
+           sa.Column("n", sa.Integer, nullable=False)),
+    sa.Index("ix_dash_daily_org_day", "org_id", "day"),
+)
+respondents = sa.Table(
+    "dash_respondents", metadata,
+    *_dims(sa.Column("day", sa.String(10), primary_key=True),
+           sa.Column("category", sa.String(40), primary_key=True),
+           sa.Column("id_number", sa.String(18), primary_key=True),  # '' when none was given
+           sa.Column("name", sa.String(120), primary_key=True),
+           sa.Column("n", sa.Integer, nullable=False)),
+    sa.Index("ix_dash_respondents_day", "day"),
+)
 watermark = sa.Table(
     "dash_watermark", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
@@ -85,11 +104,11 @@ watermark = sa.Table(
     sa.Column("max_rating_id", sa.Integer, nullable=False),
     sa.Column("refreshed_at", sa.DateTime, nullable=False),
 )
-ROLLUPS = (case_counts, stage_days, mediators, ratings)
+ROLLUPS = (case_counts, stage_days, mediators, ratings, daily, respondents)
 # These two also hold, per month, the sum over all organisations (org_id = ALL_ORGS): platform-wide panels read only
 # those rows, a few times fewer than one per organisation. Readers of per-organisation rows use org_id >= 0.
 ALL_ORGS = -1
-TOTALLED = (case_counts, stage_days)
+TOTALLED = (case_counts, stage_days, daily)
 
 # Indexes on the cases the dashboard and the organisation's case list need (created in the same migration).
 sa.Index("ix_cases_updated_at", Case.updated_at)
@@ -104,14 +123,17 @@ sa.Index("ix_case_parties_name_trgm", CaseParty.name, postgresql_using="gin", po
 def _sql(dialect: str) -> dict[str, str]:
     if dialect == "postgresql":
         return {"month": "to_char(c.created_at + interval '8 hours', 'YYYY-MM')",
+                "day": "to_char(c.created_at + interval '8 hours', 'YYYY-MM-DD')",
                 "days": "CAST(floor(extract(epoch FROM (ch.left_at - ch.created_at)) / 86400) AS INTEGER)"}
     return {"month": "strftime('%Y-%m', c.created_at, '+8 hours')",
+            "day": "strftime('%Y-%m-%d', c.created_at, '+8 hours')",
             "days": "CAST(CAST((julianday(ch.left_at) - julianday(ch.created_at)) * 86400 + 0.5 AS INTEGER) / 86400 "
                     "AS INTEGER)"}
 
 
 def _facts(dialect: str, where: str) -> str:
-    return (f"SELECT c.id, {_sql(dialect)['month']} AS month, COALESCE(c.organisation_id, 0) AS org_id, "
+    return (f"SELECT c.id, {_sql(dialect)['month']} AS month, {_sql(dialect)['day']} AS day, "
+            "COALESCE(c.organisation_id, 0) AS org_id, "
             "COALESCE(c.category, '') AS category, COALESCE(substr(c.region_code, 1, 6), '') AS county, "
             f"c.stage, c.status, c.mediator_id FROM cases c WHERE {where}")
 
@@ -145,11 +167,18 @@ def source(kind: str, dialect: str, where: str = "1 = 1") -> str:
                 f"({', '.join(repr(s) for s in STAGES)}) GROUP BY f.month, f.org_id, ch.to_stage, 4")
     if kind == "dash_mediators":
         return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, f.mediator_id, "
-                "SUM(CASE WHEN f.stage <> 'closed' THEN 1 ELSE 0 END) AS open, "
+                f"SUM(CASE WHEN {ENDED} THEN 0 ELSE 1 END) AS open, "
                 "SUM(CASE WHEN f.stage = 'closed' THEN 1 ELSE 0 END) AS closed, "
                 "SUM(CASE WHEN f.status = 'settled' THEN 1 ELSE 0 END) AS settled, "
                 f"SUM(CASE WHEN {ENDED} THEN 1 ELSE 0 END) AS ended "
                 "FROM f WHERE f.mediator_id IS NOT NULL GROUP BY f.month, f.org_id, f.mediator_id")
+    if kind == "dash_daily":
+        return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, f.day, f.county, f.category, COUNT(*) AS n FROM f "
+                "WHERE f.category <> '' AND f.county <> '' GROUP BY f.month, f.org_id, f.day, f.county, f.category")
+    if kind == "dash_respondents":
+        return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, f.day, f.category, COALESCE(p.id_number, '') AS "
+                "id_number, p.name, COUNT(DISTINCT f.id) AS n FROM case_parties p JOIN f ON f.id = p.case_id "
+                "WHERE p.role = 'respondent' GROUP BY f.month, f.org_id, f.day, f.category, 5, p.name")
     if kind == "dash_ratings":
         return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, s.score, COUNT(*) AS n "
                 "FROM satisfaction_ratings s JOIN f ON f.id = s.case_id GROUP BY f.month, f.org_id, s.score")

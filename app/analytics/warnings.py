@@ -1,8 +1,9 @@
 """Early warning on the governance dashboard: spikes per county x category, and mass disputes against one respondent.
 
-`current_warnings(scope, today)` returns plain dicts (helper Q's dashboard draws them). Both detectors aggregate in
-SQL over a short window of `cases.created_at` (9 weeks for spikes, `window_days` for mass disputes) and only the
-few groups that fire go back to the database for their case ids. The thresholds and the wording are rules as data:
+`current_warnings(scope, today)` returns plain dicts (the dashboard draws them). Both detectors count from rollups
+kept by app/analytics/rollups.py (dash_daily: new cases per Beijing day, county and category, over 9 weeks for
+spikes; dash_respondents: per respondent as named, over `window_days` for mass disputes), and only the few groups
+that fire go back to the cases for their case ids. The thresholds and the wording are rules as data:
 mediation_rules/warnings.yaml. The statistics live in app/analytics/spikes.py.
 
 Scope: `organisation_id` restricts to that organisation's cases; `since`/`until` are ignored here (a warning is
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.analytics import rollups
 from app.analytics.queries import Scope
 from app.analytics.spikes import SpikeRule, detect_spike
 from app.cases.models import Case, CaseParty, PartyRole
@@ -183,18 +185,24 @@ def week_starts(today: date, weeks: int) -> list[datetime]:
         day_start_utc(today + timedelta(days=1))]
 
 
+def _rollup_scope(table: sa.Table, scope: Scope, *, totals: bool):
+    """The rollup rows of the scope: one organisation's, or the platform's (the ALL_ORGS totals where kept)."""
+    if scope.organisation_id is not None:
+        return table.c.org_id == scope.organisation_id
+    return table.c.org_id == rollups.ALL_ORGS if totals else table.c.org_id >= 0
+
+
 def _weekly_counts(scope: Scope, starts: list[datetime]) -> dict[tuple[str, str], list[int]]:
-    """{(county, category): [count in week 0, week 1, ...]} in one GROUP BY over the window's rows."""
+    """{(county, category): [count in week 0, week 1, ...]} from the daily rollup (a few thousand rows)."""
     weeks = len(starts) - 1
-    county = sa.func.substr(Case.region_code, 1, 6)
-    week = sa.case(*[(Case.created_at >= starts[k], k) for k in range(weeks - 1)], else_=weeks - 1)
-    stmt = _scoped(sa.select(county, Case.category, week, sa.func.count()).where(
-        Case.created_at >= starts[weeks - 1], Case.created_at < starts[-1],
-        Case.category.is_not(None), Case.region_code.is_not(None),
-    ).group_by(county, Case.category, week), scope)
+    days = [rollups.beijing_date(moment).isoformat() for moment in starts]  # week k: days[k] <= day < days[k-1]
+    t = rollups.daily
+    stmt = sa.select(t.c.county, t.c.category, t.c.day, t.c.n).where(
+        _rollup_scope(t, scope, totals=True), t.c.day >= days[weeks - 1], t.c.day < days[-1])
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * weeks)
-    for region, category, k, n in _rows(stmt):
-        counts[(region, category)][int(k)] = n
+    for county, category, day, n in _rows(stmt):
+        k = next(k for k in range(weeks) if day >= days[k])
+        counts[(county, category)][k] += n
     return counts
 
 
@@ -273,17 +281,20 @@ def _mass_groups(scope: Scope, rule: MassRule, start: datetime, end: datetime) -
     # 1. Count by the raw (code, name) in SQL; identities whose upper bound reaches the line are candidates. count(*)
     # rather than count(DISTINCT case): an upper bound is enough here, and it aggregates by hash instead of sorting
     # tens of thousands of names by collation (3x slower on PostgreSQL).
-    first_id = _first_case_id(start, end)
-    if first_id is None:
-        return {}
-    raw = _rows(_respondents_stmt(scope, rule, start, end, first_id, CaseParty.id_number, CaseParty.name,
-                                  sa.func.count()).group_by(CaseParty.id_number, CaseParty.name))
+    t = rollups.respondents
+    stmt = sa.select(t.c.id_number, t.c.name, sa.func.sum(t.c.n)).where(
+        _rollup_scope(t, scope, totals=False), t.c.day >= rollups.beijing_date(start).isoformat(),
+        t.c.day < rollups.beijing_date(end).isoformat()).group_by(t.c.id_number, t.c.name)
+    if rule.categories:
+        stmt = stmt.where(t.c.category.in_(sorted(rule.categories)))
+    raw = [(i or None, n, count) for i, n, count in _rows(stmt)]
     identities = _Identities((i, n) for i, n, _ in raw)
     bound: Counter = Counter()
     for id_number, name, n in raw:
         bound[identities.key(id_number, name)] += n
     candidates = {key for key, n in bound.items() if key and n >= rule.min_cases}
-    if not candidates:
+    first_id = _first_case_id(start, end) if candidates else None
+    if first_id is None:
         return {}
     pairs = [(i, n) for i, n, _ in raw if identities.key(i, n) in candidates]
     names = sorted({n for _, n in pairs})
@@ -345,6 +356,7 @@ def current_warnings(scope: Scope, today: date | None = None) -> list[dict]:
     "categories" (ids, most cases first) and "respondent_key" (id:<code> or name:<normalised name>)."""
     today = today or local_today()
     rules = current_warning_rules()
+    rollups.ensure_fresh()
     warnings = spike_warnings(scope, today, rules) + mass_dispute_warnings(scope, today, rules)
     return sorted(warnings, key=lambda w: w["severity"] != "high")  # stable: spikes, then mass disputes, each ordered
 

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Organisation, Role, User
@@ -95,6 +96,9 @@ class Case(db.Model):
     mediation_started_at: Mapped[datetime | None] = mapped_column()  # when a mediator took the case
     mediation_due_on: Mapped[date | None] = mapped_column(index=True)  # one month (labour: 15 days), extended only by consent
     version: Mapped[int] = mapped_column(default=1)
+    # Search tokens (PostgreSQL only; NULL on SQLite): character bigrams of the title, description and party names
+    # with positions, kept by app/cases/search.py. Deferred: no page loads it with the case.
+    search_vector: Mapped[str | None] = mapped_column(TSVECTOR().with_variant(sa.Text(), "sqlite"), deferred=True)
 
     filed_by: Mapped[User] = relationship(foreign_keys=[filed_by_id])
     organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])

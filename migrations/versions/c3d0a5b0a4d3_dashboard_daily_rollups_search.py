@@ -1,12 +1,17 @@
-"""dashboard: daily rollups for early warning, case search tokens (placeholder)
+"""dashboard daily rollups and case search: dash_daily (new cases per Beijing day x county x category, for spike
+warnings) and dash_respondents (per respondent and day, for mass-dispute warnings); cases.search_vector (character
+bigrams, app/cases/search.py) under a GIN index with the organisation id (PostgreSQL, btree_gin; SQLite: a plain
+index of the same name and the column stays NULL). Existing cases get their vector here, and the dashboard's
+watermark is cleared so the next refresh rebuilds every rollup, the new ones included.
 
 Revision ID: c3d0a5b0a4d3
 Revises: c2b0a11ab1e2
 Create Date: 2026-12-01 00:40:00
 
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 
 # revision identifiers, used by Alembic.
@@ -17,8 +22,76 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table('dash_daily',
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('org_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('county', sa.String(length=6), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('month', 'org_id', 'day', 'county', 'category', name=op.f('pk_dash_daily'))
+    )
+    with op.batch_alter_table('dash_daily', schema=None) as batch_op:
+        batch_op.create_index('ix_dash_daily_org_day', ['org_id', 'day'], unique=False)
+
+    op.create_table('dash_respondents',
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('org_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('id_number', sa.String(length=18), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('month', 'org_id', 'day', 'category', 'id_number', 'name', name=op.f('pk_dash_respondents'))
+    )
+    with op.batch_alter_table('dash_respondents', schema=None) as batch_op:
+        batch_op.create_index('ix_dash_respondents_day', ['day'], unique=False)
+
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('search_vector', postgresql.TSVECTOR().with_variant(sa.Text(), 'sqlite'), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
+        _backfill_search_vectors()
+        op.create_index('ix_cases_search', 'cases', ['organisation_id', 'search_vector'], unique=False,
+                        postgresql_using='gin')
+    else:
+        with op.batch_alter_table('cases', schema=None) as batch_op:
+            batch_op.create_index('ix_cases_search', ['organisation_id', 'search_vector'], unique=False)
+    op.execute("DELETE FROM dash_watermark")
+
+
+def _backfill_search_vectors(batch: int = 2000) -> None:
+    from app.cases.search import tsvector_literal
+
+    conn = op.get_bind()
+    last = 0
+    while True:
+        cases = conn.execute(sa.text("SELECT id, title, description, court_case_number FROM cases WHERE id > :last "
+                                     "ORDER BY id LIMIT :n"), {"last": last, "n": batch}).all()
+        if not cases:
+            return
+        names: dict[int, list[str]] = {}
+        for case_id, name in conn.execute(sa.text("SELECT case_id, name FROM case_parties WHERE case_id "
+                                                  "BETWEEN :a AND :b ORDER BY id"),
+                                          {"a": cases[0].id, "b": cases[-1].id}):
+            names.setdefault(case_id, []).append(name)
+        conn.execute(sa.text("UPDATE cases SET search_vector = CAST(:v AS tsvector) WHERE id = :id"),
+                     [{"id": c.id, "v": tsvector_literal(c.title, c.description, c.court_case_number,
+                                                         *names.get(c.id, []))} for c in cases])
+        last = cases[-1].id
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_search')
+        batch_op.drop_column('search_vector')
+
+    with op.batch_alter_table('dash_respondents', schema=None) as batch_op:
+        batch_op.drop_index('ix_dash_respondents_day')
+
+    op.drop_table('dash_respondents')
+    with op.batch_alter_table('dash_daily', schema=None) as batch_op:
+        batch_op.drop_index('ix_dash_daily_org_day')
+
+    op.drop_table('dash_daily')
+    op.execute("DELETE FROM dash_watermark")

@@ -191,12 +191,13 @@ def test_load_and_settlement_rate_of_each_mediator_and_organisation(app, data):
     with app.app_context():
         mediators = [(r["mediator_id"], r["name"], r["organisation"], r["open"], r["closed"], r["settled"],
                       r["settlement_rate"]) for r in queries.mediator_load(Scope())]
-        # mB: c5, c6 in mediation, c8 in court (ended, not settled); mA: c4 at arbitration (ended), 3 settled
-        assert mediators == [(data["mB"], "调解员乙", "B镇调委会", 3, 0, 0, 0.0),
-                             (data["mA"], "调解员甲", "A村调委会", 1, 3, 3, 0.75)]
+        # mB: c5, c6 in mediation (open), c8 in court (ended, not settled: neither open nor closed);
+        # mA: c4 at arbitration (ended), 3 settled
+        assert mediators == [(data["mB"], "调解员乙", "B镇调委会", 2, 0, 0, 0.0),
+                             (data["mA"], "调解员甲", "A村调委会", 0, 3, 3, 0.75)]
         orgs = [(r["organisation_id"], r["name"], r["open"], r["closed"], r["settled"], r["settlement_rate"])
                 for r in queries.organisation_load(Scope())]
-        assert orgs == [(data["B"], "B镇调委会", 3, 0, 0, 0.0), (data["A"], "A村调委会", 1, 3, 3, 0.75)]
+        assert orgs == [(data["B"], "B镇调委会", 2, 0, 0, 0.0), (data["A"], "A村调委会", 0, 3, 3, 0.75)]
         assert [r["mediator_id"] for r in queries.mediator_load(Scope(organisation_id=data["A"]))] == [data["mA"]]
 
 

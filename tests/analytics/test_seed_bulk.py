@@ -48,6 +48,8 @@ def test_seed_bulk_makes_valid_chains_and_plausible_cases(app):
         assert all(status in STATUSES_BY_STAGE[stage] for stage, status in states)  # the CHECK constraint's rule
         _assert_references_exist()
         _assert_realistic()
+        _assert_filings_and_confirmations(stats)
+        _assert_searchable()
 
 
 def _assert_references_exist() -> None:
@@ -78,3 +80,37 @@ def _assert_realistic() -> None:
     assert 34 <= len(months) <= 37
     categories = queries.by_dimension(Scope(), "category")
     assert categories[0]["key"] == "neighbour"
+
+
+def _assert_filings_and_confirmations(stats: dict) -> None:
+    """Ids follow filing order; every case at court has its submissions, the last one matching the case's status;
+    agreements only for settled cases, applications naming an agreement of the same case."""
+    q = lambda sql: db.session.scalar(sa.text(sql))  # noqa: E731
+    assert q("SELECT COUNT(*) FROM cases a JOIN cases b ON b.id = a.id + 1 WHERE b.created_at < a.created_at") == 0
+    assert stats["filings"] == q("SELECT COUNT(*) FROM court_filings") > 0
+    last = db.session.execute(sa.text(
+        "SELECT c.status, f.status, f.court_id = c.court_id FROM cases c JOIN court_filings f ON f.case_id = c.id "
+        "WHERE c.stage = 'litigate' AND f.seq = (SELECT MAX(seq) FROM court_filings x WHERE x.case_id = c.id)")).all()
+    assert len(last) == q("SELECT COUNT(*) FROM cases WHERE stage = 'litigate'") > 0
+    expected = {"filed": "submitted", "returned": "returned", "accepted": "accepted"}
+    assert all(filing == expected[case] and same_court for case, filing, same_court in last)
+    assert q("SELECT COUNT(*) FROM agreements a JOIN cases c ON c.id = a.case_id WHERE c.status <> 'settled'") == 0
+    assert stats["confirmations"] == q("SELECT COUNT(*) FROM confirmation_applications") > 0
+    assert q("SELECT COUNT(*) FROM confirmation_applications x JOIN agreements a ON a.id = x.agreement_id "
+             "WHERE a.case_id <> x.case_id") == 0
+    assert q("SELECT COUNT(DISTINCT status) FROM confirmation_applications") >= 3
+
+
+def _assert_searchable() -> None:
+    """On PostgreSQL the bulk cases carry search vectors: a respondent's name finds exactly its cases."""
+    from app.cases.search import search_cases
+
+    name, org = db.session.execute(sa.text(
+        "SELECT p.name, c.organisation_id FROM case_parties p JOIN cases c ON c.id = p.case_id "
+        "WHERE p.kind = 'organisation' AND c.organisation_id IS NOT NULL ORDER BY p.id LIMIT 1")).one()
+    expected = list(db.session.scalars(sa.text(
+        "SELECT c.id FROM cases c WHERE c.organisation_id = :org AND EXISTS (SELECT 1 FROM case_parties p "
+        "WHERE p.case_id = c.id AND p.name = :name) ORDER BY c.created_at DESC, c.id DESC LIMIT 20"),
+        {"org": org, "name": name}))
+    found = [row.id for row in search_cases(organisation_id=org, query=name).rows]
+    assert expected and found == expected
