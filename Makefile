@@ -173,23 +173,43 @@ run: $(STAMP_RUN) $(VENDOR_STAMP) system-deps-run
 	echo "==> Serving Jiefen on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	exec $(FLASK) run --host $(HOST) --port $(PORT)
 
-# pytest on SQLite, then on PostgreSQL when it answers. Both legs run even if the first fails;
-# the backends that ran go to .test-backends (read by .ci/run); any failed leg fails the target.
+# pytest on SQLite and, when it answers, on PostgreSQL: both legs at the same time (each is mostly one
+# core), each with its own Redis database and log under .test-logs/, printed when it ends. TEST_PARALLEL=0
+# runs them one after the other. Both legs run even if one fails; the backends that ran go to
+# .test-backends (read by .ci/run); any failed leg fails the target.
+TEST_PARALLEL ?= 1
+
 test: $(STAMP_DEV) $(VENDOR_STAMP) system-deps-test
 	@rm -f .test-backends
+	mkdir -p .test-logs
 	ran=()
 	failed=()
+	pids=()
 	pg_note=""
-	echo "==> pytest on SQLite"
-	JIEFEN_TEST_DB=sqlite $(PY) -m pytest $(PYTEST_ARGS) || failed+=(sqlite)
-	ran+=(sqlite)
+	leg() {  # leg <backend> <redis db> [env ...]: pytest in the background, its output to .test-logs/<backend>.log
+	    local backend=$$1 redis=$$2; shift 2
+	    env JIEFEN_TEST_DB=$$backend JIEFEN_TEST_REDIS_URL=redis://127.0.0.1:6379/$$redis "$$@" \
+	        $(PY) -m pytest $(PYTEST_ARGS) > .test-logs/$$backend.log 2>&1 &
+	    pids+=($$!)
+	    ran+=($$backend)
+	    if [[ "$(TEST_PARALLEL)" == "0" ]]; then finish $${#pids[@]}; fi
+	}
+	finish() {  # finish <n>: wait for the n-th leg, print its log, note a failure
+	    local i=$$(($$1 - 1))
+	    if wait $${pids[$$i]}; then :; else failed+=($${ran[$$i]}); fi
+	    echo "==> pytest on $${ran[$$i]}:"
+	    cat .test-logs/$${ran[$$i]}.log
+	}
+	echo "==> pytest on SQLite (.test-logs/sqlite.log)"
+	leg sqlite 15
 	if $(PY) -c "$$PG_CHECK_PY" '$(TEST_DATABASE_URL)'; then
-	    echo "==> pytest on PostgreSQL at $(SHOWN_TEST_DB)"
-	    JIEFEN_TEST_DB=postgresql TEST_DATABASE_URL='$(TEST_DATABASE_URL)' \
-	        $(PY) -m pytest $(PYTEST_ARGS) || failed+=(postgresql)
-	    ran+=(postgresql)
+	    echo "==> pytest on PostgreSQL at $(SHOWN_TEST_DB) (.test-logs/postgresql.log)"
+	    leg postgresql 14 TEST_DATABASE_URL='$(TEST_DATABASE_URL)'
 	else
 	    pg_note=" (postgresql not reachable at $(SHOWN_TEST_DB))"
+	fi
+	if [[ "$(TEST_PARALLEL)" != "0" ]]; then
+	    for n in $$(seq 1 $${#pids[@]}); do finish $$n; done
 	fi
 	printf '%s\n' "$${ran[@]}" > .test-backends
 	echo ""

@@ -24,7 +24,7 @@ from app.analytics.bulk_world import (CATEGORY_WEIGHTS, COMPANY_RESPONDENTS, COM
                                       DEFAULT_TEXT, GIVEN, SURNAMES, TEXTS, TRADE, _name, build_world)
 from app.cases.models import GENESIS_HASH
 from app.cases.rules import current_rules
-from app.cases.search import tsvector_literal
+from app.cases.search import next_position, tsvector_literal
 from app.core.time import utcnow
 from app.escalation.litigation_rules import current_litigation_rules
 from app.extensions import db
@@ -69,16 +69,39 @@ class Generator:
         self.villages_by_county = {c: [v for v in world["village_codes"] if v.startswith(c)] for c in counties}
         self.counties = counties
         self.companies = [f"芜湖{rng.choice(SURNAMES)}{rng.choice(GIVEN)}{rng.choice(COMPANY_WORDS)}有限公司"
-                          for _ in range(3000)]
+                          for _ in range(30000)]
         # Repeat respondents: company i is picked with weight 1/(i+10) (a few employers owe many workers).
         self.company_cum = list(itertools.accumulate(1 / (i + 10) for i in range(len(self.companies))))
         self.people = [_name(rng) for _ in range(20000)]
         self.causes = {c: (lit[0].code, lit[0].name) for c in cats if (lit := litigation.causes_for(c))}
         self.bases = {c: litigation.bases_for(c)[0].key for c in cats}
+        self.day_text: dict[int, str] = {}
+        self.vectors: dict[tuple, tuple[str, int]] = {}
 
     def iso(self, seconds: float) -> str:
-        """The database's text of a time (space-separated, microseconds; canonical JSON has a T instead)."""
-        return (self.epoch + timedelta(seconds=seconds)).isoformat(sep=" ", timespec="microseconds")
+        """The database's text of a time (space-separated, microseconds; canonical JSON has a T instead): the same
+        text as datetime.isoformat, without building a datetime (the date part is remembered per day)."""
+        micro = round(seconds * 1_000_000)
+        day, micro = divmod(micro, 86_400_000_000)
+        prefix = self.day_text.get(day)
+        if prefix is None:
+            prefix = self.day_text[day] = (self.epoch + timedelta(days=day)).strftime("%Y-%m-%d ")
+        second, micro = divmod(micro, 1_000_000)
+        minute, second = divmod(second, 60)
+        hour, minute = divmod(minute, 60)
+        return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}"
+
+    def search_vector(self, title: str, description: str, number: str | None, names: tuple[str, str]) -> str | None:
+        """cases.search_vector as text (PostgreSQL); title and description repeat, so their part is remembered."""
+        if not self.pg:
+            return None
+        key = (title, description, number)
+        head = self.vectors.get(key)
+        if head is None:
+            head = (tsvector_literal(title, description, number), next_position(title, description, number))
+            if len(self.vectors) < 200_000:
+                self.vectors[key] = head
+        return f"{head[0]} {tsvector_literal(*names, start=head[1])}"
 
     def chunk(self, first_case: int, starts: list[float], agreement_base: int) -> dict:
         """Rows of len(starts) cases with ids from first_case, filed at `starts` (seconds since EPOCH, ascending,
@@ -107,7 +130,7 @@ class Generator:
             category = None
         label = self.rules.category(category).zh if category else "咨询"
         titles, texts = TEXTS.get(category, DEFAULT_TEXT)
-        amount = float(int(rng.lognormvariate(8.8, 1.0))) if rng.random() < 0.65 else None
+        amount = _round_amount(rng.lognormvariate(8.8, 1.0)) if rng.random() < 0.65 else None
         fill = {"a": int(amount or 5000), "c": label}
         title, description = rng.choice(titles).format(**fill), rng.choice(texts).format(**fill)
         names = self.parties(case_id, category, village, out)
@@ -116,7 +139,7 @@ class Generator:
             case_id, title, stage, status, category, amount, description, village, state["arb_agreement"], filer,
             state["org"], state["mediator"], state["arb"], state["court"], state["number"], created, updated,
             state["closed"], state["started"], state["due"], 1,
-            tsvector_literal(title, description, state["number"], *names) if self.pg else None))
+            self.search_vector(title, description, state["number"], names)))
         self.filings(case_id, category, village, filer, steps, title, description, amount, out)
         if status == "settled":
             self.confirmation(case_id, agreement_id, village, filer, state, steps[-1][3], out)
@@ -243,6 +266,12 @@ class Generator:
         weights = (2, 3, 10, 35, 50) if status == "settled" else (10, 15, 25, 30, 20)
         score = rng.choices((1, 2, 3, 4, 5), weights)[0]
         out["satisfaction_ratings"].append((case_id, filer, score, self.iso(at)))
+
+
+def _round_amount(raw: float) -> float:
+    """Amounts as people state them: two significant figures (6,634.2 -> 6,600; 128,004 -> 130,000)."""
+    digits = max(0, len(str(int(raw))) - 2)
+    return float(round(int(raw), -digits))
 
 
 def filing_times(rng: random.Random, now: datetime, count: int) -> list[float]:
@@ -378,12 +407,21 @@ def seed_bulk(count: int, seed: int = 1, processes: int | None = None) -> dict:
     started = time.perf_counter()
     processes = processes if processes is not None else (os.cpu_count() or 1) if pg else 1
     rebuild = _drop_secondary_indexes(conn) if pg and count >= REBUILD_INDEXES_FROM else []
+    phases = dict.fromkeys(("generate", "copy", "indexes"), 0.0)
+    mark = time.perf_counter()
     for rows in _chunks(count, processes):
+        phases["generate"] += time.perf_counter() - mark  # waiting for the generators
+        mark = time.perf_counter()
         for table in COLUMNS:
             _write(conn, table, rows[table])
             totals[table] += rows[table].count("\n") if isinstance(rows[table], str) else len(rows[table])
+        phases["copy"] += time.perf_counter() - mark
+        mark = time.perf_counter()
     for statement in rebuild:
+        started_index = time.perf_counter()
         conn.execute(sa.text(statement))
+        phases[statement.split(" ON ")[0].split()[-1]] = time.perf_counter() - started_index
+    phases["indexes"] = time.perf_counter() - mark
     if pg:
         for table in ("cases", "agreements"):  # ids handed out here, not by the sequences
             conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -396,4 +434,5 @@ def seed_bulk(count: int, seed: int = 1, processes: int | None = None) -> dict:
     return {"cases": count, "parties": totals["case_parties"], "events": totals["case_events"],
             "ratings": totals["satisfaction_ratings"], "filings": totals["court_filings"],
             "confirmations": totals["confirmation_applications"], "seconds": seconds, "rate": count / seconds,
+            "phases": {k: round(v, 2) for k, v in phases.items()},
             "backend": conn.dialect.name}

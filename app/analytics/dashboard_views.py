@@ -79,9 +79,15 @@ def _scope_for_user(since: date | None, until: date | None) -> Scope:
 def _filters() -> tuple[DashboardFilterForm, Scope]:
     form = DashboardFilterForm(request.args)
     valid = form.validate() if request.args else True
-    since = form.since.data if valid else None
-    until = form.until.data if valid else None
+    since, until = form.period() if valid else (None, None)
     return form, _scope_for_user(since, until)
+
+
+def _filter_args(form: DashboardFilterForm) -> dict[str, str]:
+    """The month filter as query arguments for the CSV links (only when it was valid)."""
+    if form.errors:
+        return {}
+    return {f.name: f.data.strftime("%Y-%m") for f in (form.since, form.until) if f.data}
 
 
 def _today() -> date:
@@ -260,7 +266,7 @@ def governance():
     panels = [build(scope, TABLE_ROWS) for build in PANELS.values()]
     org = current_user.organisation if scope.organisation_id is not None else None
     return render_template("analytics/dashboard.html", panels=panels, form=form, org=org,
-                           csv_args={k: v for k, v in (("since", scope.since), ("until", scope.until)) if v})
+                           csv_args=_filter_args(form))
 
 
 def _cell_text(cell) -> str:

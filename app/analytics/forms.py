@@ -1,9 +1,11 @@
-"""The dashboard's date filter (a GET form, no CSRF) and a party's satisfaction rating of a closed case."""
+"""The dashboard's month filter (a GET form, no CSRF) and a party's satisfaction rating of a closed case."""
 from __future__ import annotations
+
+from datetime import date
 
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, TextAreaField
+from wtforms import MonthField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from app.core.enums import select_choices
@@ -12,18 +14,36 @@ SCORES = [(5, lazy_gettext("5 分：非常满意")), (4, lazy_gettext("4 分：�
           (2, lazy_gettext("2 分：不满意")), (1, lazy_gettext("1 分：非常不满意"))]
 
 
+class _Month(MonthField):
+    """YYYY-MM (input type=month), with the parse error in the user's language."""
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(gettext("请按“年-月”填写，例如 2026-01。")) from exc
+
+
 class DashboardFilterForm(FlaskForm):
-    """since / until (cases filed on or after since, before until); read from the query string."""
+    """since / until as whole calendar months (cases filed from the first day of since to the last day of until):
+    governance reports are monthly, and whole months are what the rollups hold, so every panel stays fast."""
 
     class Meta:
         csrf = False  # a GET filter changes nothing
 
-    since = DateField(lazy_gettext("起始日期"), validators=[Optional()])
-    until = DateField(lazy_gettext("截止日期（不含）"), validators=[Optional()])
+    since = _Month(lazy_gettext("起始月份"), validators=[Optional()],
+                       render_kw={"placeholder": "2026-01"})
+    until = _Month(lazy_gettext("截止月份（含）"), validators=[Optional()],
+                       render_kw={"placeholder": "2026-12"})
 
     def validate_until(self, field) -> None:
-        if field.data and self.since.data and field.data <= self.since.data:
-            raise ValidationError(gettext("截止日期应晚于起始日期。"))
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(gettext("截止月份不能早于起始月份。"))
+
+    def period(self) -> tuple[date | None, date | None]:
+        """(first day of since, first day after until), each None when not given."""
+        until = self.until.data
+        return self.since.data, (date(until.year + (until.month == 12), until.month % 12 + 1, 1) if until else None)
 
 
 class RatingForm(FlaskForm):

@@ -260,8 +260,11 @@ def _overdue_queries(scope: Scope, today: date) -> dict:
     confirmation = (base.add_columns(Application.deadline_at.label("due")).join(Application, Application.case_id == Case.id)
                     .where(Application.status == "awaiting", Application.deadline_at < rollups.day_start_utc(today))
                     .order_by(Application.deadline_at, Case.id))
+    # Only the cases still standing returned (a few, by the stage/status index), not every return ever made.
+    standing = sa.select(Case.id).where(Case.stage == Stage.litigate, Case.status == CaseStatus.returned)
     returned = (sa.select(CourtFiling.case_id, sa.func.max(CourtFiling.decided_at).label("decided_at"))
-                .where(CourtFiling.status == "returned").group_by(CourtFiling.case_id).subquery())
+                .where(CourtFiling.status == "returned", CourtFiling.case_id.in_(standing))
+                .group_by(CourtFiling.case_id).subquery())
     grace = timedelta(days=COURT_RETURN_DAYS)
     court = (base.add_columns(returned.c.decided_at.label("due")).join(returned, returned.c.case_id == Case.id)
              .where(Case.stage == Stage.litigate, Case.status == CaseStatus.returned,
@@ -284,8 +287,9 @@ def overdue(scope: Scope, today: date) -> dict:
     after 15 days). Plus "counts": {list name: total}."""
     out: dict = {"counts": {}}
     for name, (query, due_day) in _overdue_queries(scope, today).items():
-        out["counts"][name] = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+        # The total rides along on every row (a window count over the whole result, before LIMIT): one query.
+        rows = db.session.execute(query.add_columns(sa.func.count().over().label("total")).limit(OVERDUE_CAP)).all()
+        out["counts"][name] = rows[0].total if rows else 0
         out[name] = [{"case_id": r.case_id, "title": r.title, "organisation": r.organisation,
-                      "days_over": (today - due_day(r.due)).days}
-                     for r in db.session.execute(query.limit(OVERDUE_CAP)).all()]
+                      "days_over": (today - due_day(r.due)).days} for r in rows]
     return out

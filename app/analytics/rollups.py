@@ -28,7 +28,8 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.cases.models import Case, CaseParty
+from app.agreements.models import ConfirmationApplication
+from app.cases.models import Case
 from app.core.time import utcnow
 from app.extensions import db
 
@@ -115,8 +116,9 @@ sa.Index("ix_cases_updated_at", Case.updated_at)
 sa.Index("ix_cases_created_at", Case.created_at)
 sa.Index("ix_cases_org_created", Case.organisation_id, Case.created_at)
 sa.Index("ix_cases_stage_status_due", Case.stage, Case.status, Case.mediation_due_on)
-# Search by a party's name (PostgreSQL: pg_trgm GIN, so ILIKE '%name%' uses it; SQLite: a plain index).
-sa.Index("ix_case_parties_name_trgm", CaseParty.name, postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"})
+# The overdue list of confirmation applications nobody joined within the 30 days.
+sa.Index("ix_confirmation_applications_status_deadline", ConfirmationApplication.status,
+         ConfirmationApplication.deadline_at)
 
 
 # --- the SELECTs (one per rollup), shared by refresh and by queries over arbitrary dates ----------------------

@@ -197,12 +197,13 @@ def _weekly_counts(scope: Scope, starts: list[datetime]) -> dict[tuple[str, str]
     weeks = len(starts) - 1
     days = [rollups.beijing_date(moment).isoformat() for moment in starts]  # week k: days[k] <= day < days[k-1]
     t = rollups.daily
-    stmt = sa.select(t.c.county, t.c.category, t.c.day, t.c.n).where(
-        _rollup_scope(t, scope, totals=True), t.c.day >= days[weeks - 1], t.c.day < days[-1])
+    week = sa.case(*[(t.c.day >= days[k], k) for k in range(weeks - 1)], else_=weeks - 1)
+    stmt = sa.select(t.c.county, t.c.category, week, sa.func.sum(t.c.n)).where(
+        _rollup_scope(t, scope, totals=True), t.c.day >= days[weeks - 1], t.c.day < days[-1],
+    ).group_by(t.c.county, t.c.category, week)
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * weeks)
-    for county, category, day, n in _rows(stmt):
-        k = next(k for k in range(weeks) if day >= days[k])
-        counts[(county, category)][k] += n
+    for county, category, k, n in _rows(stmt):
+        counts[(county, category)][int(k)] += int(n)
     return counts
 
 

@@ -5,9 +5,9 @@ Chinese has no spaces, so words are not what gets indexed: on PostgreSQL every r
 overlapping character bigrams (the CJK approach of Lucene's and Elasticsearch's cjk analyser), stored with their
 positions in `cases.search_vector` (a tsvector) under a GIN index together with the organisation id (btree_gin), and
 a query becomes a phrase of its bigrams: 拖欠工资 -> '拖欠' <-> '欠工' <-> '工资', which matches that string exactly
-where it occurs, in one index lookup scoped to the organisation. A query of single characters only (王) cannot use
-bigrams and falls back to LIKE over the organisation's cases. SQLite (small, embedded installations) always uses
-LIKE and leaves search_vector NULL.
+where it occurs, in one index lookup scoped to the organisation. Single characters are indexed too (without
+positions), for a one-character query such as a surname (王). SQLite (small, embedded installations) uses LIKE and
+leaves search_vector NULL.
 
 The vector is kept by a before_flush listener whenever a case's title, description or court case number changes or
 a party is added, renamed or removed; `flask seed-bulk` writes it directly (`tsvector_literal`).
@@ -34,9 +34,10 @@ MAX_POSITIONS = 255   # PostgreSQL keeps at most 256 positions per lexeme
 MAX_POSITION = 16383  # and positions above this are clamped
 _RUN = re.compile(r"[^\W_]+")  # letters and digits of any script (CJK characters are letters)
 
-# Organisation and tokens in one GIN index (btree_gin makes the integer column indexable by GIN); SQLite gets a
-# plain index of the same name so models and migrations agree on both.
-sa.Index("ix_cases_search", Case.organisation_id, Case.search_vector, postgresql_using="gin")
+# Organisation, stage and tokens in one GIN index (btree_gin makes the plain columns indexable by GIN), so "this
+# organisation's cases in mediation mentioning 工资" is one index lookup; SQLite gets a plain index of the same name
+# so models and migrations agree on both.
+sa.Index("ix_cases_search", Case.organisation_id, Case.stage, Case.search_vector, postgresql_using="gin")
 
 
 def runs(text: str | None) -> list[str]:
@@ -44,13 +45,17 @@ def runs(text: str | None) -> list[str]:
     return _RUN.findall(unicodedata.normalize("NFKC", text or "").lower())
 
 
-def tsvector_literal(*texts: str | None) -> str:
-    """The bigrams of the texts with their positions, in tsvector input syntax ('ab':1 'bc':2,9 ...). Runs are one
-    position apart, so a phrase never matches across punctuation or from one text into the next."""
+def tsvector_literal(*texts: str | None, start: int = 1) -> str:
+    """The bigrams of the texts with their positions from `start`, in tsvector input syntax ('ab':1 'bc':2,9 ...).
+    Runs are one position apart, so a phrase never matches across punctuation or from one text into the next.
+    (PostgreSQL merges a lexeme given twice, so literals of consecutive texts may simply be joined with a space:
+    `next_position` tells where the next one starts.)"""
     positions: dict[str, list[int]] = {}
-    pos = 1
+    characters: set[str] = set()
+    pos = start
     for text in texts:
         for run in runs(text):
+            characters.update(run)
             for i in range(len(run) - 1):
                 if pos <= MAX_POSITION:
                     found = positions.setdefault(run[i:i + 2], [])
@@ -58,12 +63,22 @@ def tsvector_literal(*texts: str | None) -> str:
                         found.append(pos)
                 pos += 1
             pos += 1
-    return " ".join(f"'{lexeme}':{','.join(map(str, p))}" for lexeme, p in positions.items())
+    bigrams = " ".join(f"'{lexeme}':{','.join(map(str, p))}" for lexeme, p in positions.items())
+    # Single characters too, without positions (only ever asked for alone): a search for 王 uses the index.
+    return " ".join((bigrams, *(f"'{c}'" for c in sorted(characters)))) if bigrams else " ".join(
+        f"'{c}'" for c in sorted(characters))
+
+
+def next_position(*texts: str | None, start: int = 1) -> int:
+    """The position after the texts' bigrams in tsvector_literal(*texts, start=start)."""
+    return start + sum(len(run) for text in texts for run in runs(text))
 
 
 def tsquery_text(query: str) -> str | None:
-    """The query as a tsquery of bigram phrases (AND between its runs), or None when no run has two characters."""
-    phrases = [" <-> ".join(f"'{run[i:i + 2]}'" for i in range(len(run) - 1)) for run in runs(query) if len(run) > 1]
+    """The query as a tsquery: each run a phrase of its bigrams (a single character: itself), AND between runs;
+    None when the query has no letter or digit."""
+    phrases = [" <-> ".join(f"'{run[i:i + 2]}'" for i in range(len(run) - 1)) if len(run) > 1 else f"'{run}'"
+               for run in runs(query)]
     return " & ".join(f"({p})" for p in phrases) or None
 
 

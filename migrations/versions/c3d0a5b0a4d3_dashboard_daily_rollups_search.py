@@ -1,7 +1,8 @@
 """dashboard daily rollups and case search: dash_daily (new cases per Beijing day x county x category, for spike
 warnings) and dash_respondents (per respondent and day, for mass-dispute warnings); cases.search_vector (character
-bigrams, app/cases/search.py) under a GIN index with the organisation id (PostgreSQL, btree_gin; SQLite: a plain
-index of the same name and the column stays NULL). Existing cases get their vector here, and the dashboard's
+bigrams, app/cases/search.py) under a GIN index with the organisation id and stage (PostgreSQL, btree_gin; SQLite: a plain
+index of the same name and the column stays NULL), which also covers party names, so the trigram index on
+case_parties.name goes. Existing cases get their vector here, and the dashboard's
 watermark is cleared so the next refresh rebuilds every rollup, the new ones included.
 
 Revision ID: c3d0a5b0a4d3
@@ -52,11 +53,16 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
         _backfill_search_vectors()
-        op.create_index('ix_cases_search', 'cases', ['organisation_id', 'search_vector'], unique=False,
+        op.create_index('ix_cases_search', 'cases', ['organisation_id', 'stage', 'search_vector'], unique=False,
                         postgresql_using='gin')
     else:
         with op.batch_alter_table('cases', schema=None) as batch_op:
-            batch_op.create_index('ix_cases_search', ['organisation_id', 'search_vector'], unique=False)
+            batch_op.create_index('ix_cases_search', ['organisation_id', 'stage', 'search_vector'], unique=False)
+    # Party names are in the search vector now: the trigram index on them (01061382a01c) has no reader left.
+    with op.batch_alter_table('case_parties', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_parties_name_trgm')
+    with op.batch_alter_table('confirmation_applications', schema=None) as batch_op:
+        batch_op.create_index('ix_confirmation_applications_status_deadline', ['status', 'deadline_at'], unique=False)
     op.execute("DELETE FROM dash_watermark")
 
 
@@ -82,6 +88,14 @@ def _backfill_search_vectors(batch: int = 2000) -> None:
 
 
 def downgrade():
+    with op.batch_alter_table('confirmation_applications', schema=None) as batch_op:
+        batch_op.drop_index('ix_confirmation_applications_status_deadline')
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index('ix_case_parties_name_trgm', 'case_parties', ['name'], unique=False, postgresql_using='gin',
+                        postgresql_ops={'name': 'gin_trgm_ops'})
+    else:
+        with op.batch_alter_table('case_parties', schema=None) as batch_op:
+            batch_op.create_index('ix_case_parties_name_trgm', ['name'], unique=False)
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_search')
         batch_op.drop_column('search_vector')

@@ -214,21 +214,28 @@ def test_each_panel_exports_the_numbers_of_its_table(app, demo, make_web):
     assert web.get(f"{URL}/nonsense.csv").status_code == 404
 
 
-def test_the_date_filter_narrows_the_page_and_the_csv(app, demo, make_web):
+def test_the_month_filter_narrows_the_page_and_the_csv(app, demo, make_web):
     web = logged_in(make_web, "admin")
-    later = (utcnow() + timedelta(days=3)).date().isoformat()
-    html, t = dashboard(web, f"?since={later}")
+    today = (utcnow() + timedelta(hours=8)).date()  # months are Beijing calendar months
+    this_month = today.strftime("%Y-%m")
+    next_month = (today.replace(day=28) + timedelta(days=5)).strftime("%Y-%m")
+    html, t = dashboard(web, f"?since={next_month}")
     assert [r[1] for r in t.body("funnel")] == ["0"] * 6
-    assert f"funnel.csv?since={later}" in html  # the exports keep the filter
-    assert [r[1] for r in csv_rows(web.get(f"{URL}/funnel.csv?since={later}"))[1:]] == ["0"] * 6
-    html, t = dashboard(web, f"?until={later}")
+    assert f"funnel.csv?since={next_month}" in html  # the exports keep the filter
+    assert [r[1] for r in csv_rows(web.get(f"{URL}/funnel.csv?since={next_month}"))[1:]] == ["0"] * 6
+    html, t = dashboard(web, f"?until={this_month}")  # until is inclusive: this month's cases count
     assert t.body("funnel") == FUNNEL_ALL
+    html, t = dashboard(web, f"?since={this_month}&until={this_month}")
+    assert t.body("funnel") == FUNNEL_ALL and 'value="' + this_month + '"' in html
 
 
-def test_a_backwards_date_range_is_refused_next_to_the_field(app, demo, make_web):
-    html, t = dashboard(logged_in(make_web, "admin"), "?since=2026-11-01&until=2026-10-01")
-    assert "截止日期应晚于起始日期。" in html and 'aria-invalid="true"' in html
+def test_a_backwards_or_malformed_month_is_refused_next_to_the_field(app, demo, make_web):
+    html, t = dashboard(logged_in(make_web, "admin"), "?since=2026-11&until=2026-10")
+    assert "截止月份不能早于起始月份。" in html and 'aria-invalid="true"' in html
     assert t.body("funnel") == FUNNEL_ALL  # shown unfiltered
+    html, t = dashboard(logged_in(make_web, "admin"), "?since=2026-13")
+    assert "请按“年-月”填写，例如 2026-01。" in html and 'id="since-error"' in html
+    assert t.body("funnel") == FUNNEL_ALL
 
 
 def test_a_mass_dispute_warning_says_why_and_links_its_cases(app, demo, make_web):

@@ -34,9 +34,11 @@ def _org_cases(app, username: str, *, others: bool = False) -> tuple[int, list[C
 
 def test_bigrams_and_phrases():
     assert runs("拖欠 工资，ＡＢＣ１") == ["拖欠", "工资", "abc1"]
-    assert tsvector_literal("拖欠工资", "王伟") == "'拖欠':1 '欠工':2 '工资':3 '王伟':5"
+    assert tsvector_literal("拖欠工资", "王伟") == ("'拖欠':1 '欠工':2 '工资':3 '王伟':5 "
+                                                "'伟' '工' '拖' '欠' '王' '资'")
     assert tsquery_text("拖欠工资 王伟") == "('拖欠' <-> '欠工' <-> '工资') & ('王伟')"
-    assert tsquery_text("王") is None
+    assert tsquery_text("王") == "('王')"
+    assert tsquery_text("，。") is None
 
 
 def test_org_admin_finds_own_cases_by_title_party_and_description_only(app, demo, web):
@@ -79,6 +81,7 @@ def test_a_renamed_party_is_found_under_the_new_name(app, demo, web):
         db.session.commit()
         assert [r.id for r in search_cases(organisation_id=org, query="欧阳娜娜").rows] == [mine[0].id]
         assert search_cases(organisation_id=org, query="欧阳娜娜丽").rows == []
+        assert mine[0].id in [r.id for r in search_cases(organisation_id=org, query="欧").rows]  # one character
 
 
 def test_stage_filter_pages_and_bad_input(app, demo, web):

@@ -13,9 +13,9 @@ from app.accounts.models import User
 from app.core import jobs
 from app.core.time import utcnow
 from app.extensions import db
+from tests.services import TEST_REDIS
 
 RAN: list = []
-TEST_REDIS = "redis://127.0.0.1:6379/15"
 
 
 @jobs.job

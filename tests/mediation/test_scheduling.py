@@ -15,6 +15,7 @@ from app.extensions import db
 from app.mediation.models import OutboxMessage
 from app.mediation.schedule_models import SessionSlot, SlotPick, SlotReminder
 from tests.cases.test_funnel_journeys import mediator_of, step
+from tests.services import TEST_REDIS
 from tests.mediation.test_invitations import _user_id, case_with_both_parties
 
 APPLICANT_PHONE, RESPONDENT_PHONE = "13905531234", "13905539876"
@@ -63,13 +64,13 @@ def job_backend(request, app, monkeypatch):
         return
     import redis
 
-    conn = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    conn = redis.Redis.from_url(TEST_REDIS)
     try:
         conn.ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("Redis is not running at 127.0.0.1:6379")
     name = f"jiefen-test-{secrets.token_hex(4)}"
-    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:6379/15")
+    monkeypatch.setitem(app.config, "REDIS_URL", TEST_REDIS)
     monkeypatch.setitem(app.config, "JOBS_QUEUE", name)
     before = set(conn.keys("*"))
     yield name
