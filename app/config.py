@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,11 +62,20 @@ class Config:
     FILES_DIR = Path(os.environ.get("JIEFEN_FILES_DIR", INSTANCE_DIR / "files"))
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
+    # Login sessions live on the server (accounts.UserSession); the cookie carries only a random token. Idle and
+    # absolute limits are checked there on every request; the cookie itself expires with the absolute limit.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "jiefen_session"
-    SESSION_IDLE_MINUTES = 30
-    SESSION_ABSOLUTE_HOURS = 12
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_ABSOLUTE_HOURS)
+    HSTS = None  # Strict-Transport-Security: production only (ProdConfig), where every request comes over HTTPS
+    # No "remember me": login_user() is never asked to remember. Should it ever be, Flask-Login's cookie would hold
+    # the same server-side session token and die with the session; these keep it as strict as the session cookie.
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(hours=SESSION_ABSOLUTE_HOURS)
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "app" / "translations")
     LANGUAGES = ("zh", "en")
@@ -73,7 +83,11 @@ class Config:
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "jiefen-demo")
     # Rate limits (Flask-Limiter). Storage: RATELIMIT_STORAGE_URI, else REDIS_URL, else memory (create_app).
     CONSULT_RATE_LIMIT = os.environ.get("CONSULT_RATE_LIMIT", "30/minute")   # questions per IP on /consult
+    # Failed password checks per account (login and password change), whatever the IP: the next is refused (429).
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5/minute")
     RATELIMIT_HEADERS_ENABLED = True
+    # A moving window: "5 in any 60 seconds", not "5 per clock minute" (which lets 10 through across a boundary).
+    RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_KEY_PREFIX = "jiefen"
     RATELIMIT_SWALLOW_ERRORS = True          # Redis down: answer the question rather than fail the page
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -106,6 +120,9 @@ class ProdConfig(Config):
 
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    # Production is served over HTTPS only (behind a TLS proxy): browsers must never try plain HTTP again.
+    HSTS = "max-age=31536000; includeSubDomains"
     PREFERRED_URL_SCHEME = "https"
 
     @staticmethod

@@ -53,3 +53,19 @@ class RegisterForm(FlaskForm):
     def validate_username(self, field) -> None:
         if db.session.scalar(sa.select(User.id).where(User.username == field.data)):
             raise ValidationError(gettext("该用户名已被使用，请换一个。"))
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(lazy_gettext("当前密码"), validators=[DataRequired(lazy_gettext("请输入当前密码。"))],
+                            render_kw={"autocomplete": "current-password"})
+    password = PasswordField(lazy_gettext("新密码"), validators=[
+        DataRequired(lazy_gettext("请设置新密码。")), Length(10, 128, lazy_gettext("密码至少 10 个字符。"))],
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(lazy_gettext("确认新密码"), validators=[
+        DataRequired(lazy_gettext("请再次输入新密码。")), EqualTo("password", lazy_gettext("两次输入的密码不一致。"))],
+        render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(lazy_gettext("修改密码"))
+
+    def validate_password(self, field) -> None:
+        if field.data and field.data == self.current.data:
+            raise ValidationError(gettext("新密码不能与当前密码相同。"))

@@ -126,7 +126,10 @@ class UserSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column()
+    # Why it ended (SessionEnd): the login page tells a timed-out user so, rather than a bare "please log in".
+    end_reason: Mapped[str | None] = mapped_column(sa.String(20))
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(200))
 
     user: Mapped[User] = relationship()
 

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, session
+from flask import current_app, g, session
 from flask_login import login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,6 +15,17 @@ from app.extensions import db
 
 # A real hash of a random password, so unknown usernames cost the same time as wrong passwords.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16), method="scrypt")
+# last_seen_at is written at most this often: the idle clock is exact to a minute without a write per request.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+class SessionEnd:
+    """Why a server-side session ended (UserSession.end_reason)."""
+
+    logout = "logout"
+    idle = "idle"                      # no request for SESSION_IDLE_MINUTES
+    absolute = "absolute"              # older than SESSION_ABSOLUTE_HOURS, however active
+    password_changed = "password"      # the password was changed (here or on another device)
 
 
 def hash_password(password: str) -> str:
@@ -43,52 +54,76 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def start_session(user: User, ip_address: str | None) -> None:
+def start_session(user: User, ip_address: str | None, user_agent: str | None = None) -> None:
     """Log in with a fresh server-side session: the old cookie's contents are discarded."""
     session.clear()
     token = secrets.token_urlsafe(32)
     db.session.add(UserSession(user_id=user.id, token_hash=UserSession.hash_token(token),
-                               ip_address=ip_address))
+                               ip_address=ip_address, user_agent=(user_agent or "")[:200] or None))
     db.session.flush()
     user.session_token = token
     login_user(user)
-    session.permanent = True
+    session.permanent = True  # the cookie's own lifetime: PERMANENT_SESSION_LIFETIME (the absolute limit)
 
 
-def end_session(user: User) -> None:
+def end_session(user: User, reason: str = SessionEnd.logout) -> None:
     """Log out: the server forgets the session, so a copied cookie no longer works."""
     if user.session_token:
-        end_sessions(UserSession.token_hash == UserSession.hash_token(user.session_token))
+        end_sessions(UserSession.token_hash == UserSession.hash_token(user.session_token), reason=reason)
     logout_user()
     session.clear()
 
 
-def end_sessions(*criteria) -> None:
+def end_sessions(*criteria, reason: str) -> None:
     """End every open server-side session matching the criteria."""
     db.session.execute(
-        sa.update(UserSession).where(UserSession.ended_at.is_(None), *criteria).values(ended_at=utcnow())
+        sa.update(UserSession).where(UserSession.ended_at.is_(None), *criteria)
+        .values(ended_at=utcnow(), end_reason=reason)
     )
 
 
+def change_password(user: User, new_password: str, ip_address: str | None, user_agent: str | None) -> None:
+    """Set a new password and end every session of the user, on every device; this browser gets a fresh one.
+
+    The current session is replaced rather than kept, so a copy of this browser's cookie taken before the change
+    dies with the others."""
+    user.password_hash = hash_password(new_password)
+    end_sessions(UserSession.user_id == user.id, reason=SessionEnd.password_changed)
+    start_session(user, ip_address, user_agent)
+
+
+def _expired(row: UserSession) -> str | None:
+    """The reason this open session must end now, or None while it is within its limits."""
+    now = utcnow()
+    cfg = current_app.config
+    if now - row.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
+        return SessionEnd.absolute
+    if now - row.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+        return SessionEnd.idle
+    return None
+
+
 def load_user_from_session_token(token: str) -> User | None:
-    """Flask-Login's user loader: the session must be open and within its idle and absolute limits."""
+    """Flask-Login's user loader: the session must be open and within its idle and absolute limits.
+
+    When it has ended, g.session_end says why, so the login page can explain (the view that asks for a login
+    reads it)."""
     if not token:
         return None
     row = db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == UserSession.hash_token(token)))
-    if row is None or row.ended_at is not None:
+    if row is None:
         return None
-    now = utcnow()
-    cfg = current_app.config
-    idle = timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
-    absolute = timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])
-    if now - row.last_seen_at > idle or now - row.created_at > absolute:
-        row.ended_at = now
+    if row.ended_at is None and (reason := _expired(row)):
+        row.ended_at, row.end_reason = utcnow(), reason
         db.session.commit()
+    if row.ended_at is not None:
+        g.session_end = row.end_reason
         return None
     user = row.user
     if not user.active:
         return None
-    if now - row.last_seen_at > timedelta(minutes=1):  # keep writes rare
+    now = utcnow()
+    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
         row.last_seen_at = now
         db.session.commit()
     user.session_token = token

@@ -1,16 +1,43 @@
-"""Register, log in, log out."""
+"""Register, log in, log out, change the password; the login prompt that says why a session ended."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import hashlib
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_url
 
 from app.accounts import operations
-from app.accounts.forms import LoginForm, RegisterForm
+from app.accounts.forms import LoginForm, PasswordChangeForm, RegisterForm
+from app.accounts.operations import SessionEnd
 from app.core.web import safe_local_path
-from app.extensions import db
+from app.extensions import db, limiter, login_manager
 
 bp = Blueprint("accounts", __name__)
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """The account being tried, whatever the IP (hashed: the limiter's keys hold no usernames)."""
+    if current_user.is_authenticated:  # re-entering the password to change it counts against the same account
+        name = current_user.username
+    else:
+        name = request.form.get("username") or ""
+    return hashlib.sha256(name.strip().lower().encode("utf-8")).hexdigest()[:32]
+
+
+# Failed password checks per account: one counter for the login form and the password change form, in the
+# limiter's storage (Redis when REDIS_URL is set, so every gunicorn worker counts together). Only failures count
+# (views set g.password_failed); once the limit is reached every attempt is refused before the password is checked.
+account_limit = limiter.shared_limit(_login_rate_limit, scope="password-account", key_func=_account_key,
+                                     methods=["POST"], deduct_when=lambda response: g.get("password_failed", False))
+
+
+def _after_login():
+    return redirect(safe_local_path(request.args.get("next")) or url_for("core.dashboard"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -21,14 +48,15 @@ def register():
     if form.validate_on_submit():
         user = operations.register_resident(form.username.data, form.password.data,
                                             form.display_name.data.strip(), form.phone.data, form.email.data)
-        operations.start_session(user, request.remote_addr)
+        operations.start_session(user, request.remote_addr, request.user_agent.string)
         db.session.commit()
         flash(gettext("注册成功，欢迎使用解纷。"), "success")
-        return redirect(safe_local_path(request.args.get("next")) or url_for("core.dashboard"))
+        return _after_login()
     return render_template("accounts/register.html", form=form), (422 if form.errors else 200)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@account_limit
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))
@@ -36,11 +64,12 @@ def login():
     if form.validate_on_submit():
         user = operations.authenticate(form.username.data, form.password.data)
         if user is None:
+            g.password_failed = True
             form.password.errors.append(gettext("用户名或密码不正确。"))
         else:
-            operations.start_session(user, request.remote_addr)
+            operations.start_session(user, request.remote_addr, request.user_agent.string)
             db.session.commit()
-            return redirect(safe_local_path(request.args.get("next")) or url_for("core.dashboard"))
+            return _after_login()
     return render_template("accounts/login.html", form=form), (422 if form.errors else 200)
 
 
@@ -51,3 +80,59 @@ def logout():
     db.session.commit()
     flash(gettext("您已安全退出。"), "info")
     return redirect(url_for("core.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@account_limit
+def change_password():
+    """Every other session of the user ends; this browser stays logged in with a new session."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if operations.authenticate(user.username, form.current.data) is None:
+            g.password_failed = True
+            form.current.errors.append(gettext("当前密码不正确。"))
+        else:
+            operations.change_password(user, form.password.data, request.remote_addr, request.user_agent.string)
+            db.session.commit()
+            flash(gettext("密码已修改。其他设备上的登录均已退出。"), "success")
+            return redirect(url_for("core.dashboard"))
+    return render_template("accounts/password.html", form=form), (422 if form.errors else 200)
+
+
+@bp.errorhandler(429)
+def too_many_attempts(exc):
+    """The form again, with the refusal next to the password field; nothing was checked."""
+    from limits import parse
+
+    minutes = max(1, round(parse(_login_rate_limit()).get_expiry() / 60))
+    message = gettext("该账号密码错误次数过多，已暂时锁定，请 %(minutes)s 分钟后再试。", minutes=minutes)
+    if request.endpoint == "accounts.change_password":
+        form, template, field = PasswordChangeForm(), "accounts/password.html", "current"
+    else:
+        form, template, field = LoginForm(), "accounts/login.html", "password"
+    getattr(form, field).errors = [message]
+    return render_template(template, form=form), 429
+
+
+def _login_prompt() -> str:
+    """Why the visitor must log in: a session that timed out or was ended by a password change says so."""
+    cfg = current_app.config
+    reason = g.get("session_end")
+    if reason == SessionEnd.idle:
+        return gettext("您已 %(minutes)s 分钟未操作，为保护您的信息已自动退出，请重新登录。",
+                       minutes=cfg["SESSION_IDLE_MINUTES"])
+    if reason == SessionEnd.absolute:
+        return gettext("登录已超过 %(hours)s 小时，为保护您的信息已自动退出，请重新登录。",
+                       hours=cfg["SESSION_ABSOLUTE_HOURS"])
+    if reason == SessionEnd.password_changed:
+        return gettext("您的密码已修改，请用新密码重新登录。")
+    return gettext(login_manager.login_message)
+
+
+@login_manager.unauthorized_handler
+def ask_to_log_in():
+    """Flask-Login's redirect to the login page (with next=), with a message that says why."""
+    flash(_login_prompt(), login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
