@@ -15,8 +15,9 @@ import pytest
 import redis
 
 from app.config import PROJECT_ROOT
+from tests.services import TEST_REDIS
 
-REDIS = "redis://127.0.0.1:6379/15"
+REDIS = TEST_REDIS  # this leg's own Redis database (make test runs the SQLite and PostgreSQL legs at once)
 CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 PASSWORD = "right-password-1"
 LOCKED = "该账号密码错误次数过多，已暂时锁定，请 1 分钟后再试。"
