@@ -17,10 +17,10 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-# Debian packages. Runtime: a CJK font for the PDFs, and HarfBuzz's subsetter, without which
-# WeasyPrint is ~10x slower. Tests add Chromium (Playwright drives /usr/bin/chromium) and
-# poppler-utils (pdftotext, pdffonts).
-RUN_DEBS := fonts-wqy-microhei libharfbuzz-subset0
+# Debian packages. Runtime: a CJK font for the PDFs, HarfBuzz's subsetter, without which
+# WeasyPrint is ~10x slower, and pg_dump (postgresql-client) for `flask backup` on PostgreSQL.
+# Tests add Chromium (Playwright drives /usr/bin/chromium) and poppler-utils (pdftotext, pdffonts).
+RUN_DEBS := fonts-wqy-microhei libharfbuzz-subset0 postgresql-client
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 
 # pip runs again only when a requirements file is newer than its stamp.

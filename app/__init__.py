@@ -142,7 +142,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from app.cli import audit_cli, seed_demo_command
+    from app.cli import RELIABILITY_COMMANDS, audit_cli, seed_demo_command
     from app.agreements.cli import agreements_cli, pki_cli
     from app.analytics.cli import register as register_analytics_cli
     from app.api.cli import api_tokens_cli
@@ -155,6 +155,8 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(routing)
     app.cli.add_command(seed_demo_command)
+    for command in RELIABILITY_COMMANDS:  # flask backup, flask restore, flask idempotency purge
+        app.cli.add_command(command)
     app.cli.add_command(consult_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(invitations_cli)

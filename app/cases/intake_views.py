@@ -14,11 +14,15 @@ from app.cases.models import Case, PartyKind, PartyRole
 from app.cases.operations import PartyData
 from app.cases.rules import current_rules
 from app.cases.views import _category_choices, bp, load_case
+from app.core import idempotency
 from app.core.errors import DomainError, TransitionRefused
 from app.core.storage import storage
 from app.extensions import db
 
 LAST_STEP = len(STEPS)
+
+# {{ idempotency_key() }}: the hidden field of forms whose double submission would create something twice.
+bp.add_app_template_global(idempotency.form_key, "idempotency_key")
 
 
 def _filer_only() -> None:
@@ -47,11 +51,17 @@ def new_case():
     if request.method == "GET":
         form.description.data = request.args.get("q", "")[:10000] or None
     if form.validate_on_submit():
+        # The same form posted twice (a double click, a resent request) makes one draft: the others see it.
+        replay = idempotency.claim(current_user.id)
+        if replay:
+            return replay
         case = intake.start_draft(current_user, form.title.data, form.description.data, form.desired_outcome.data,
                                   form.began_on.data, form.learned_on.data)
+        target = _next_url(case, 1, form.nav.data)
+        idempotency.record(target)
         db.session.commit()
         flash(gettext("已保存草稿，您可以随时回来继续填写。"), "success")
-        return redirect(_next_url(case, 1, form.nav.data))
+        return redirect(target)
     return _render(1, form, None)
 
 
@@ -137,6 +147,9 @@ def _evidence(case: Case):
     if form.validate_on_submit():
         upload = form.file.data
         if upload and getattr(upload, "filename", ""):
+            replay = idempotency.claim(current_user.id)
+            if replay:
+                return replay
             try:
                 evidence_ops.add_evidence(case, current_user, upload.filename, upload.read(), storage(),
                                           current_app.config["MAX_EVIDENCE_BYTES"], form.description.data or None)
@@ -144,9 +157,11 @@ def _evidence(case: Case):
                 db.session.rollback()
                 form.file.errors = list(form.file.errors) + [exc.message]
                 return _render(4, form, db.session.get(Case, case.id))
+            target = url_for("cases.intake_step", case_id=case.id, step=4)
+            idempotency.record(target)
             db.session.commit()
             flash(gettext("已上传：%(name)s", name=upload.filename), "success")
-            return redirect(url_for("cases.intake_step", case_id=case.id, step=4))
+            return redirect(target)
         return redirect(_next_url(case, 4, form.nav.data))
     return _render(4, form, case)
 

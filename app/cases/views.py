@@ -12,6 +12,7 @@ from app.cases.forms import CaseForm, EvidenceForm, StepForm
 from app.cases.models import Case, CaseEvent, EvidenceFile, PartyKind, PartyRole, Stage
 from app.cases.operations import CaseData, PartyData
 from app.cases.rules import current_rules
+from app.core import idempotency
 from app.core.enums import select_choices
 from app.core.errors import DomainError, TransitionRefused
 from app.core.storage import storage
@@ -161,8 +162,11 @@ def upload_evidence(case_id: int):
     case = load_case(case_id)
     form = EvidenceForm()
     if form.validate_on_submit() and form.file.data:
+        if replay := idempotency.claim(current_user.id):  # a double submit uploads once
+            return replay
         evidence_ops.add_evidence(case, current_user, form.file.data.filename, form.file.data.read(), storage(),
                                 current_app.config["MAX_EVIDENCE_BYTES"], form.description.data or None)
+        idempotency.record(url_for("cases.view_case", case_id=case.id))
         db.session.commit()
         flash(gettext("证据已上传。"), "success")
         return redirect(url_for("cases.view_case", case_id=case.id))

@@ -11,12 +11,23 @@ invitations_cli = AppGroup("invitations", help="Mediation invitations.")
 
 
 @outbox_cli.command("send")
-def outbox_send() -> None:
-    from app.mediation.operations import send_pending
+@click.option("--loop", is_flag=True, help="Keep sending: a pass, then a pause when nothing was due.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes with --loop.")
+def outbox_send(loop: bool, interval: float) -> None:
+    """Deliver the due e-mail and SMS messages (leased claims, retries: app/notifications/outbox.py)."""
+    from app.notifications.outbox import run_forever, send_due
 
-    n = send_pending()
-    db.session.commit()
-    click.echo(f"{n} message(s) sent.")
+    if loop:
+        def report(r) -> None:
+            if r.batches:
+                click.echo(f"{r.sent} message(s) sent, {r.failed} failed.")
+
+        run_forever(interval, on_pass=report)
+        return
+    result = send_due()
+    db.session.remove()
+    failed = f" {result.failed} failed (retried later)." if result.failed else ""
+    click.echo(f"{result.sent} message(s) sent.{failed}")
 
 
 @invitations_cli.command("expire")

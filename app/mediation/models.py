@@ -57,6 +57,13 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
+    # Delivery state of the sender (app/notifications/outbox.py): a claim is a lease that another sender may take
+    # over once it expires; a failed attempt waits until next_attempt_at; gave_up_at after the last attempt.
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(40))
+    claimed_until: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    gave_up_at: Mapped[datetime | None]
 
     __table_args__ = (
         sa.CheckConstraint("channel IN ('email', 'sms', 'in_app')", name="channel"),

@@ -1,12 +1,11 @@
-"""Invitations to mediation and the outbox. Listens to the funnel (case_transitioned); never commits."""
+"""Invitations to mediation, and the messages they queue in the outbox. Listens to the funnel (case_transitioned);
+never commits."""
 from __future__ import annotations
 
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Protocol
 
-import click
 import sqlalchemy as sa
 from flask import current_app
 
@@ -140,41 +139,4 @@ def expire_invitations(now: datetime | None = None) -> list[Invitation]:
     return stale
 
 
-# --- delivering the outbox -----------------------------------------------------------------------
-class Backend(Protocol):
-    def send(self, message: OutboxMessage) -> None: ...
-
-
-class ConsoleBackend:
-    """Development backend: prints each message instead of sending it. Never touches the network."""
-
-    def send(self, message: OutboxMessage) -> None:
-        click.echo(f"--- {message.channel} to {message.to} ---\n{message.subject}\n{message.body}\n")
-
-
-BACKENDS: dict[str, type] = {"console": ConsoleBackend}
-
-
-def backend_for(channel: str) -> Backend:
-    name = current_app.config.get(f"OUTBOX_{channel.upper()}_BACKEND", "console")
-    return BACKENDS[name]()
-
-
-def send_pending(limit: int = 100) -> int:
-    """Deliver pending e-mail and SMS messages. In-app ones are not sent: their sent_at is when the user read them
-    (the notifications page sets it), so the sender leaves them alone."""
-    pending = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.sent_at.is_(None),
-                                                                OutboxMessage.channel != "in_app")
-                                 .order_by(OutboxMessage.id).limit(limit)).all()
-    sent = 0
-    for message in pending:
-        message.attempts += 1
-        try:
-            backend_for(message.channel).send(message)
-        except Exception as exc:  # noqa: BLE001  a failed delivery stays pending; the next run retries it
-            current_app.logger.warning("outbox message %s not sent: %s", message.id, exc)
-            continue
-        message.sent_at = utcnow()
-        sent += 1
-    db.session.flush()
-    return sent
+# Delivering the outbox (the sender, its channels and their backends) is app/notifications/outbox.py.
