@@ -247,35 +247,31 @@ def _scoped(query, scope: Scope):
 
 
 def _overdue_queries(scope: Scope, today: date) -> dict:
-    """name -> (query with case_id, title, organisation, due; a function of a row's due giving the day it was due)."""
+    """name -> (a SELECT of case_id and due with the list's filters and scope, a function of a row's due giving the
+    day it was due). Only the ids and dates: counting them needs no titles, and the 100 shown get theirs after."""
     from app.agreements.models import ConfirmationApplication as Application
     from app.escalation.models import CourtFiling
 
     labour = [c.id for c in current_rules().categories.values() if c.group == "labour"]
-    base = (sa.select(Case.id.label("case_id"), Case.title, Organisation.name.label("organisation"))
-            .outerjoin(Organisation, Organisation.id == Case.organisation_id))
-    mediation = (base.add_columns(Case.mediation_due_on.label("due"))
-                 .where(Case.stage == Stage.mediate, Case.status == CaseStatus.in_progress,
-                        Case.mediation_due_on < today).order_by(Case.mediation_due_on, Case.id))
-    confirmation = (base.add_columns(Application.deadline_at.label("due")).join(Application, Application.case_id == Case.id)
-                    .where(Application.status == "awaiting", Application.deadline_at < rollups.day_start_utc(today))
-                    .order_by(Application.deadline_at, Case.id))
+    mediation = _scoped(sa.select(Case.id.label("case_id"), Case.mediation_due_on.label("due")).where(
+        Case.stage == Stage.mediate, Case.status == CaseStatus.in_progress, Case.mediation_due_on < today), scope)
+    confirmation = sa.select(Application.case_id, Application.deadline_at.label("due")).where(
+        Application.status == "awaiting", Application.deadline_at < rollups.day_start_utc(today))
     # Only the cases still standing returned (a few, by the stage/status index), not every return ever made.
-    standing = sa.select(Case.id).where(Case.stage == Stage.litigate, Case.status == CaseStatus.returned)
-    returned = (sa.select(CourtFiling.case_id, sa.func.max(CourtFiling.decided_at).label("decided_at"))
-                .where(CourtFiling.status == "returned", CourtFiling.case_id.in_(standing))
-                .group_by(CourtFiling.case_id).subquery())
+    standing = _scoped(sa.select(Case.id).where(Case.stage == Stage.litigate, Case.status == CaseStatus.returned),
+                       scope)
     grace = timedelta(days=COURT_RETURN_DAYS)
-    court = (base.add_columns(returned.c.decided_at.label("due")).join(returned, returned.c.case_id == Case.id)
-             .where(Case.stage == Stage.litigate, Case.status == CaseStatus.returned,
-                    returned.c.decided_at < rollups.day_start_utc(today - grace))
-             .order_by(returned.c.decided_at, Case.id))
+    returned = (sa.select(CourtFiling.case_id, sa.func.max(CourtFiling.decided_at).label("due"))
+                .where(CourtFiling.status == "returned", CourtFiling.case_id.in_(standing))
+                .group_by(CourtFiling.case_id)
+                .having(sa.func.max(CourtFiling.decided_at) < rollups.day_start_utc(today - grace)))
+    if scope != Scope():  # the whole platform's list needs no case rows to count
+        confirmation = _scoped(confirmation.join(Case, Case.id == Application.case_id), scope)
     return {
-        "mediation": (_scoped(mediation.where(sa.or_(Case.category.is_(None), Case.category.not_in(labour))), scope),
-                      lambda due: due),
-        "labour_mediation": (_scoped(mediation.where(Case.category.in_(labour)), scope), lambda due: due),
-        "confirmation": (_scoped(confirmation, scope), rollups.beijing_date),
-        "court_returns": (_scoped(court, scope), lambda due: rollups.beijing_date(due) + grace),
+        "mediation": (mediation.where(sa.or_(Case.category.is_(None), Case.category.not_in(labour))), lambda due: due),
+        "labour_mediation": (mediation.where(Case.category.in_(labour)), lambda due: due),
+        "confirmation": (confirmation, rollups.beijing_date),
+        "court_returns": (returned, lambda due: rollups.beijing_date(due) + grace),
     }
 
 
@@ -286,10 +282,14 @@ def overdue(scope: Scope, today: date) -> dict:
     window ended without a joint submission), "court_returns" (filings returned by a court and not resubmitted
     after 15 days). Plus "counts": {list name: total}."""
     out: dict = {"counts": {}}
-    for name, (query, due_day) in _overdue_queries(scope, today).items():
-        # The total rides along on every row (a window count over the whole result, before LIMIT): one query.
-        rows = db.session.execute(query.add_columns(sa.func.count().over().label("total")).limit(OVERDUE_CAP)).all()
-        out["counts"][name] = rows[0].total if rows else 0
+    for name, (core, due_day) in _overdue_queries(scope, today).items():
+        listed = core.subquery()
+        out["counts"][name] = db.session.scalar(sa.select(sa.func.count()).select_from(listed))
+        first = sa.select(listed).order_by(listed.c.due, listed.c.case_id).limit(OVERDUE_CAP).subquery()
+        rows = db.session.execute(
+            sa.select(first.c.case_id, first.c.due, Case.title, Organisation.name.label("organisation"))
+            .join(Case, Case.id == first.c.case_id).outerjoin(Organisation, Organisation.id == Case.organisation_id)
+            .order_by(first.c.due, first.c.case_id)).all()
         out[name] = [{"case_id": r.case_id, "title": r.title, "organisation": r.organisation,
                       "days_over": (today - due_day(r.due)).days} for r in rows]
     return out

@@ -180,13 +180,17 @@ def source(kind: str, dialect: str, where: str = "1 = 1") -> str:
     if kind == "dash_respondents":
         return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, f.day, f.category, COALESCE(p.id_number, '') AS "
                 "id_number, p.name, COUNT(DISTINCT f.id) AS n FROM case_parties p JOIN f ON f.id = p.case_id "
-                "WHERE p.role = 'respondent' GROUP BY f.month, f.org_id, f.day, f.category, 5, p.name")
+                f"WHERE p.role = 'respondent' AND {COUNTABLE_RESPONDENT} "
+                "GROUP BY f.month, f.org_id, f.day, f.category, 5, p.name")
     if kind == "dash_ratings":
         return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, s.score, COUNT(*) AS n "
                 "FROM satisfaction_ratings s JOIN f ON f.id = s.case_id GROUP BY f.month, f.org_id, s.score")
     raise ValueError(kind)
 
 
+# Respondents a mass-dispute warning may count: organisations (by code or name), and people only by their ID number
+# (common names such as 王伟 would otherwise merge strangers into one "respondent").
+COUNTABLE_RESPONDENT = "(p.kind = 'organisation' OR p.id_number IS NOT NULL)"
 # A mediation has ended unless the case is still waiting for or in mediation.
 ENDED = "NOT (f.stage = 'mediate' AND f.status IN ('awaiting_assignment', 'in_progress'))"
 

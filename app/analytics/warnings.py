@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from app.analytics import rollups
 from app.analytics.queries import Scope
 from app.analytics.spikes import SpikeRule, detect_spike
-from app.cases.models import Case, CaseParty, PartyRole
+from app.cases.models import Case, CaseParty, PartyKind, PartyRole
 from app.cases.rules import RulesError, current_rules, load_rules, read_rules_file
 from app.core.i18n import is_english, localized
 from app.core.web import CHINA_TZ
@@ -173,6 +173,14 @@ def _category_label(category_id: str | None) -> str:
     return category.label if category else (category_id or "—")
 
 
+class _Labels(dict):
+    """Category labels in the current language, looked up once each."""
+
+    def __missing__(self, category_id: str) -> str:
+        self[category_id] = _category_label(category_id)
+        return self[category_id]
+
+
 def _msg(rules: WarningRules, name: str, **values) -> str:
     return localized(rules.messages, name).format(**values)
 
@@ -271,6 +279,7 @@ def _respondents_stmt(scope: Scope, rule: MassRule, start: datetime, end: dateti
     # case_id index instead of scanning every party ever recorded.
     stmt = sa.select(*columns).join(Case, Case.id == CaseParty.case_id).where(
         CaseParty.case_id >= first_id, CaseParty.role == PartyRole.respondent,
+        sa.or_(CaseParty.kind == PartyKind.organisation, CaseParty.id_number.is_not(None)),  # COUNTABLE_RESPONDENT
         Case.created_at >= start, Case.created_at < end)
     if rule.categories:
         stmt = stmt.where(Case.category.in_(sorted(rule.categories)))
@@ -317,10 +326,10 @@ def _mass_groups(scope: Scope, rule: MassRule, start: datetime, end: datetime) -
     return {key: g for key, g in groups.items() if len(g["cases"]) >= rule.min_cases}
 
 
-def _categories_text(by_category: Counter) -> str:
-    if is_english():
-        return ", ".join(f"{_category_label(c)}: {n}" for c, n in by_category.most_common())
-    return "、".join(f"{_category_label(c)}{n}件" for c, n in by_category.most_common())
+def _categories_text(by_category: Counter, english: bool, labels: dict[str, str]) -> str:
+    if english:
+        return ", ".join(f"{labels[c]}: {n}" for c, n in by_category.most_common())
+    return "、".join(f"{labels[c]}{n}件" for c, n in by_category.most_common())
 
 
 def mass_dispute_warnings(scope: Scope, today: date, rules: WarningRules) -> list[dict]:
@@ -328,13 +337,14 @@ def mass_dispute_warnings(scope: Scope, today: date, rules: WarningRules) -> lis
     rule = rules.mass
     start, end = day_start_utc(today - timedelta(days=rule.window_days - 1)), day_start_utc(today + timedelta(days=1))
     warnings = []
+    english, labels = is_english(), _Labels()  # once per call, not per warning (there may be hundreds)
     for key, group in _mass_groups(scope, rule, start, end).items():
         cases = group["cases"]
         by_category = Counter(c for c, _ in cases.values())
         by_county = Counter(r for _, r in cases.values() if r)
         respondent = group["names"].most_common(1)[0][0]
         values = {"respondent": respondent, "count": len(cases), "days": rule.window_days,
-                  "categories": _categories_text(by_category), "min_cases": rule.min_cases}
+                  "categories": _categories_text(by_category, english, labels), "min_cases": rule.min_cases}
         warnings.append({
             "kind": "mass_dispute", "severity": "high" if len(cases) >= rule.high_cases else "medium",
             "title": _msg(rules, "mass_title", **values), "why": _msg(rules, "mass_why", **values),

@@ -237,12 +237,12 @@ def _mass(warnings: list[dict]) -> list[dict]:
 
 
 def _against(world, names: list[str], category: str = "labour_wages", org: str = "org1",
-             days_ago: float = 3, id_number: str | None = None) -> list[int]:
+             days_ago: float = 3, id_number: str | None = None, kind: str = "organisation") -> list[int]:
     from app.cases.models import CaseParty, PartyKind, PartyRole
     from app.extensions import db
 
     ids = _add_cases(world, [("340202002003", category, _at(days_ago))] * len(names), org=org)
-    db.session.add_all(CaseParty(case_id=case_id, role=PartyRole.respondent, kind=PartyKind.organisation, name=name,
+    db.session.add_all(CaseParty(case_id=case_id, role=PartyRole.respondent, kind=PartyKind(kind), name=name,
                                  id_number=id_number) for case_id, name in zip(ids, names))
     db.session.commit()
     return ids
@@ -295,3 +295,21 @@ def test_mass_dispute_counts_only_the_organisations_own_cases(app, world):
         assert [w["count"] for w in _mass(current_warnings(Scope(), TODAY))] == [5]
         assert current_warnings(Scope(organisation_id=world["org1"]), TODAY) == []
         assert current_warnings(Scope(organisation_id=world["org2"]), TODAY) == []
+
+
+def test_people_with_the_same_name_are_not_one_respondent(app, world):
+    from app.analytics.warnings import current_warnings
+
+    with app.app_context():
+        _against(world, ["王伟"] * 6, category="tenancy", kind="person")  # six different people called 王伟
+        assert _mass(current_warnings(Scope(), TODAY)) == []
+
+
+def test_a_person_is_one_respondent_by_their_id_number(app, world):
+    from app.analytics.warnings import current_warnings
+
+    with app.app_context():
+        _against(world, ["王伟", "王 伟", "王伟", "王伟", "王伟"], category="tenancy", kind="person",
+                 id_number="340202198001011234")  # one landlord, five tenants
+        [w] = _mass(current_warnings(Scope(), TODAY))
+    assert (w["count"], w["respondent_key"]) == (5, "id:340202198001011234")
