@@ -268,8 +268,10 @@ def _overdue_queries(scope: Scope, today: date) -> dict:
     if scope != Scope():  # the whole platform's list needs no case rows to count
         confirmation = _scoped(confirmation.join(Case, Case.id == Application.case_id), scope)
     return {
-        "mediation": (mediation.where(sa.or_(Case.category.is_(None), Case.category.not_in(labour))), lambda due: due),
-        "labour_mediation": (mediation.where(Case.category.in_(labour)), lambda due: due),
+        # COALESCE: read the category from the overdue index (INCLUDE), never through the category index, which
+        # the planner would otherwise AND with it over every labour case ever filed.
+        "mediation": (mediation.where(sa.func.coalesce(Case.category, "").not_in(labour)), lambda due: due),
+        "labour_mediation": (mediation.where(sa.func.coalesce(Case.category, "").in_(labour)), lambda due: due),
         "confirmation": (confirmation, rollups.beijing_date),
         "court_returns": (returned, lambda due: rollups.beijing_date(due) + grace),
     }

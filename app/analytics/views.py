@@ -6,9 +6,9 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
 from app.accounts.models import Organisation, Role, User
+from app.analytics import models as _models  # noqa: F401  (registers the ratings table)
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.operations import verify_chain
-from app.analytics import models as _models  # noqa: F401  (registers the ratings table)
 from app.extensions import db
 
 bp = Blueprint("analytics", __name__)

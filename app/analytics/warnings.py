@@ -368,8 +368,20 @@ def current_warnings(scope: Scope, today: date | None = None) -> list[dict]:
     today = today or local_today()
     rules = current_warning_rules()
     rollups.ensure_fresh()
-    warnings = spike_warnings(scope, today, rules) + mass_dispute_warnings(scope, today, rules)
-    return sorted(warnings, key=lambda w: w["severity"] != "high")  # stable: spikes, then mass disputes, each ordered
+    # The detectors read only the rollups (and, for the few groups that fire, the cases behind them), so their answer
+    # changes only when the rollups do: remembered per scope, day, language and rollup watermark (this process).
+    mark = db.session.connection().execute(sa.select(rollups.watermark)).first()
+    key = (scope, today, id(rules), is_english(), tuple(mark) if mark else None)
+    if key not in _REMEMBERED:
+        warnings = spike_warnings(scope, today, rules) + mass_dispute_warnings(scope, today, rules)
+        if len(_REMEMBERED) >= 64:
+            _REMEMBERED.pop(next(iter(_REMEMBERED)))
+        # stable sort: spikes, then mass disputes, each in its own order
+        _REMEMBERED[key] = sorted(warnings, key=lambda w: w["severity"] != "high")
+    return [dict(w) for w in _REMEMBERED[key]]
+
+
+_REMEMBERED: dict[tuple, list[dict]] = {}
 
 
 def print_warnings(scope: Scope, today: date | None = None) -> None:
