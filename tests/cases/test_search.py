@@ -119,3 +119,23 @@ def test_who_may_search(app, demo, web):
         web.login(username)
         assert web.get("/org/cases/search").status_code == 403
         web.logout()
+
+
+def test_both_search_paths_give_the_same_newest_first_answer(app, demo, monkeypatch):
+    """Words common among the newest cases are found there; a case outside that window, through the index."""
+    from app.cases import search
+
+    monkeypatch.setattr(search, "PAGE_SIZE", 1)
+    monkeypatch.setattr(search, "RECENT_WINDOW", 1)  # the window is then 4 x (offset + limit) = 8 cases
+    with app.app_context():
+        cases = db.session.scalars(sa.select(Case).order_by(Case.created_at.desc(), Case.id.desc())).all()
+        assert len(cases) > 8
+        oldest = cases[-1]
+        assert [r.id for r in search_cases(organisation_id=None, query=oldest.title).rows] == [oldest.id]
+        newest_first = []
+        for page in range(1, len(cases) + 2):  # every case, one per page: the window path, then the index path
+            result = search_cases(organisation_id=None, query="", page=page)
+            newest_first += [r.id for r in result.rows]
+            if not result.has_next:
+                break
+        assert newest_first == [c.id for c in cases]
