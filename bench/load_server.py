@@ -1,0 +1,173 @@
+"""The server side of bench/load.py: the scratch PostgreSQL database, the app gunicorn preloads, the workers,
+and where their time went (from gunicorn's access log)."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PASSWORD = "jiefen-demo"  # the demo users' (flask seed-demo) and the bench residents'
+
+
+def wsgi_app():
+    """The app for gunicorn --preload, with jieba, the routing engine and the consult index loaded before the
+    fork so every worker shares them (create_app alone loads jieba lazily, in each worker's first request)."""
+    from app import create_app
+    from app.consult.operations import retriever
+    from app.extensions import db
+    from app.routing import load_engine
+
+    application = create_app()
+    with application.app_context():
+        load_engine(application.config["RULES_DIR"]).classify("邻居装修漏水，楼上拖欠工资")
+        retriever()
+        # Jinja compiles a template on its first use, in each worker: a case page with its panels took ~1 s,
+        # paid again by every worker gunicorn restarts. Compiled here, they are shared like the rest.
+        env = application.jinja_env
+        for name in env.list_templates(filter_func=lambda n: n.endswith((".html", ".txt", ".xml"))):
+            env.get_template(name)
+        db.engine.dispose()  # no connection may cross the fork
+    return application
+
+
+def prepare(residents: int) -> None:
+    """Migrate (flask db upgrade), seed the demo county (flask seed-demo) and add the bench residents."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.accounts.models import Role, User
+    from app.accounts.operations import hash_password
+    from app.demo import seed_demo
+    from app.extensions import db
+
+    application = create_app()
+    with application.app_context():
+        upgrade()
+        seed_demo(PASSWORD)
+        db.session.commit()
+        password_hash = hash_password(PASSWORD)  # one scrypt for all of them
+        for i in range(residents):
+            db.session.add(User(username=f"bench{i:03d}", password_hash=password_hash,
+                                display_name=f"压测居民{i}", role=Role.resident))
+        db.session.commit()
+
+
+def pg_admin():
+    """An AUTOCOMMIT engine on the server's maintenance database."""
+    import sqlalchemy as sa
+
+    from app.config import normalise_database_url
+
+    return sa.create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
+
+
+def recreate_database(name: str) -> str:
+    """Drop and create the scratch database; its URL."""
+    import sqlalchemy as sa
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise SystemExit(f"--database must be a plain lower-case identifier, not {name!r}")
+    engine = pg_admin()
+    with engine.connect() as conn:
+        # nosemgrep: sql-built-from-strings -- a database name checked above to be a plain identifier
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))  # nosemgrep: sql-built-from-strings -- likewise
+    engine.dispose()
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(name: str) -> None:
+    """Remove the scratch database."""
+    import sqlalchemy as sa
+
+    engine = pg_admin()
+    with engine.connect() as conn:
+        # nosemgrep: sql-built-from-strings -- recreate_database() checked the name to be a plain identifier
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(db_url: str, redis_url: str, workdir: Path) -> dict:
+    """Environment of the served app: production configuration, scratch files, consult limit raised."""
+    env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=redis_url, JIEFEN_CONFIG="production",
+               SECRET_KEY=secrets.token_hex(32), JIEFEN_INSTANCE_DIR=str(workdir / "instance"),
+               JIEFEN_FILES_DIR=str(workdir / "files"), CONSULT_RATE_LIMIT="1000000/minute",
+               DB_POOL_SIZE="2", PYTHONPATH=str(ROOT))
+    env.pop("FLASK_DEBUG", None)
+    return env
+
+
+def start_gunicorn(env: dict, port: int, workers: int, log: Path) -> subprocess.Popen:
+    """gunicorn with sync workers and --preload, its output in log."""
+    cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--preload", "-k", "sync", "-w", str(workers),
+           "-b", f"127.0.0.1:{port}", "--timeout", "30", "--graceful-timeout", "5", "--backlog", "2048",
+           "--access-logfile", str(log.with_suffix(".access")),
+           "--access-logformat", '%(m)s %(U)s %(s)s %(D)s', "bench.load_server:wsgi_app()"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn master's children (its workers)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                pids.append(int(entry))
+    return pids
+
+
+def wait_ready(proc: subprocess.Popen, port: int, workers: int, timeout: float = 120) -> None:
+    """Until /healthz answers and every worker is up."""
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200 and len(worker_pids(proc.pid)) >= workers:
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.3)
+    raise RuntimeError("gunicorn did not become ready")
+
+
+
+def server_time_by_page(access_log: Path, top: int = 12) -> list[str]:
+    """Where the workers spent their time, from gunicorn's access log (method, path pattern, status, µs)."""
+    totals: dict[str, list[float]] = {}
+    for line in access_log.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) != 4 or not parts[3].isdigit():
+            continue
+        page = parts[0] + " " + re.sub(r"\d+", "N", parts[1].split("?")[0])
+        totals.setdefault(page, []).append(int(parts[3]) / 1000)
+    grand = sum(sum(v) for v in totals.values()) or 1
+    lines = []
+    for page, times in sorted(totals.items(), key=lambda kv: -sum(kv[1]))[:top]:
+        times.sort()
+        lines.append(f"  {page:32s} {len(times):6d} requests  mean {sum(times) / len(times):6.1f} ms  "
+                     f"p99 {times[int(0.99 * (len(times) - 1))]:6.1f} ms  {100 * sum(times) / grand:4.1f} % of server time")
+    return lines

@@ -1,0 +1,102 @@
+"""The browser walk's journeys (which pages each role visits, on the demo data) and axe-core, injected into the
+page from node_modules (installed from the npm registry by `npm ci`)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from app.demo import SIGNED_AGREEMENT_CASE
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+PHONE_SIZE = {"width": 390, "height": 844}
+DESKTOP_SIZE = {"width": 1280, "height": 900}
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+@dataclass(frozen=True)
+class Follow:
+    """The first link on the current page whose href matches `pattern` (and whose text is `text`, if given): a case
+    id known only at run time."""
+
+    pattern: str
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Below:
+    """A page of the case on screen: /cases/<id> plus `suffix` (e.g. /arbitration)."""
+
+    suffix: str
+
+
+# role -> demo user (None: a visitor) and the journey: (screenshot name, path or link to follow).
+JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below]]]] = {
+    "anonymous": (None, [
+        ("home", "/"), ("consult", "/consult?q=楼上漏水"), ("login", "/login"), ("register", "/register"),
+        ("verify", "/verify"),
+    ]),
+    "resident": ("resident1", [
+        ("my-cases", "/my/cases"), ("case", Follow(r"^/cases/\d+$", SIGNED_AGREEMENT_CASE)),
+        ("agreement", Below("/agreement")), ("assessment", Below("/assessment")),
+        ("intake-1", "/cases/new"), ("consult", "/consult?q=工资拖欠"), ("notifications", "/notifications"),
+        ("password", "/account/password"),
+    ]),
+    "grid-worker": ("grid1", [("my-cases", "/my/cases"), ("intake-1", "/cases/new"), ("consult", "/consult")]),
+    "mediator": ("mediator1", [
+        ("inbox", "/mediator/inbox"), ("case", Follow(r"^/cases/\d+$")), ("room", Follow(r"^/cases/\d+/room$")),
+        ("record", Below("/record")),
+    ]),
+    "org-admin": ("orgadmin1", [
+        ("org-board", "/org/cases"), ("assign", Follow(r"^/org/cases/\d+/assign$")),
+        ("governance", "/dashboard/governance"), ("search", "/org/cases/search?q=噪音"),
+    ]),
+    "arbitrator": ("arbitrator1", [
+        ("inbox", "/arbitration/inbox"), ("case", Follow(r"^/cases/\d+$")),
+        ("arbitration", Below("/arbitration")),
+    ]),
+    "court-clerk": ("court1", [
+        ("inbox", "/court/inbox"), ("filing-package", Follow(r"^/cases/\d+/filing/package$")),
+    ]),
+    "admin": ("admin", [
+        ("overview", "/admin/overview"), ("rules", "/admin/routing/"),
+        ("rule-edit", Follow(r"^/admin/routing/[a-z_]+$")), ("rules-try", "/admin/routing/?try=楼上漏水"),
+    ]),
+}
+
+
+def resolve(page, target: str | Follow | Below) -> str:
+    """The path to visit: `target` itself, a page of the case on screen, or the first link on `page` that matches."""
+    if isinstance(target, str):
+        return target
+    if isinstance(target, Below):
+        case = re.match(r"^/cases/\d+", urlsplit(page.url).path)
+        assert case, f"{page.url} is not a case's page"
+        return case.group(0) + target.suffix
+    links = page.eval_on_selector_all("a[href]", "links => links.map(a => [a.getAttribute('href'), a.innerText])")
+    for href, text in links:
+        if re.match(target.pattern, href.split("?")[0]) and target.text in (None, text.strip()):
+            return href
+    raise AssertionError(f"{page.url}: no link matches {target.pattern}")
+
+
+def add_axe(context) -> None:
+    """Load axe-core into every document of the context, before the page's own scripts. An init script is not
+    subject to the page's CSP (page.add_script_tag would add an inline script, which `script-src 'self'` blocks),
+    and costs half of an evaluate() of the 650 kB source after each navigation."""
+    context.add_init_script(path=AXE_JS)
+
+
+def axe_violations(page) -> list[str]:
+    """Serious and critical axe-core violations of the page as it stands, one line per rule and element."""
+    results = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    lines = []
+    for rule in results:
+        if rule["impact"] not in BLOCKING_IMPACTS:
+            continue
+        for node in rule["nodes"][:5]:
+            summary = (node.get("failureSummary") or "").replace("\n", " ")[:200]
+            lines.append(f"{rule['id']} ({rule['impact']}): {node['target']} {node['html'][:160]} -- {summary}")
+    return lines
