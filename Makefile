@@ -30,12 +30,13 @@ STAMP_DEV := $(VENV)/.requirements-dev.stamp
 VENDOR_STAMP := app/static/vendor/.stamp
 VENDOR_FILES := node_modules/socket.io-client/dist/socket.io.min.js node_modules/echarts/dist/echarts.min.js
 
-.PHONY: help run test install install-dev system-deps system-deps-run system-deps-test pg-check clean translations
+.PHONY: help run test lint install install-dev system-deps system-deps-run system-deps-test pg-check clean translations
 
 help:
 	@echo "make run     venv + requirements + fonts, flask db upgrade, flask seed-demo, serve on http://$(HOST):$(PORT)"
 	@echo "make test    the same + requirements-dev.txt, pytest on SQLite, then on PostgreSQL if it answers"
 	@echo "             at TEST_DATABASE_URL ($(TEST_DATABASE_URL)); PYTEST_ARGS='-x -k ...' passes options"
+	@echo "make lint    ruff, bandit (fails on high severity) and our semgrep rules (.semgrep/); make test runs it first"
 	@echo "make install / install-dev   only the Python dependencies into $(VENV)"
 	@echo "make system-deps             only the Debian packages ($(TEST_DEBS))"
 	@echo "make pg-check                does PostgreSQL answer at TEST_DATABASE_URL?"
@@ -163,6 +164,47 @@ pg-check: $(STAMP_RUN)
 	    exit 1
 	fi
 
+# --- Static checks ---------------------------------------------------------------------------
+
+# semgrep has pins of its own that clash with requirements-dev.txt: it gets a venv of its own inside $(VENV).
+LINT_VENV := $(VENV)/lint
+SEMGREP := $(LINT_VENV)/bin/semgrep
+STAMP_LINT := $(LINT_VENV)/.requirements.stamp
+LINT_PATHS := app bench tests migrations
+
+$(STAMP_LINT): .semgrep/requirements.txt | $(PY)
+	@echo "==> pip install -r .semgrep/requirements.txt (into $(LINT_VENV))"
+	$(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install -q -r .semgrep/requirements.txt
+	touch $@
+
+# ruff, then bandit and semgrep side by side (each is mostly one core); every finding is printed and any
+# ruff or semgrep finding, or a high-severity bandit one, fails. semgrep runs offline: local rules only,
+# no metrics, no version check.
+lint: $(STAMP_DEV) $(STAMP_LINT)
+	@mkdir -p .test-logs
+	failed=()
+	$(VENV)/bin/bandit -q -r app bench migrations --ini .bandit --severity-level medium -f custom \
+	    --msg-template '{relpath}:{line}: {severity} ({confidence} confidence) {test_id} {msg}' \
+	    > .test-logs/bandit.log 2>&1 &
+	bandit_pid=$$!
+	SEMGREP_ENABLE_VERSION_CHECK=0 SEMGREP_SEND_METRICS=off $(SEMGREP) scan --metrics=off --disable-version-check \
+	    --config .semgrep/ --error --strict --emacs -q app templates bench tests migrations > .test-logs/semgrep.log 2>&1 &
+	semgrep_pid=$$!
+	echo "==> ruff check ($(LINT_PATHS); ruff.toml)"
+	$(VENV)/bin/ruff check --output-format concise $(LINT_PATHS) || failed+=(ruff)
+	wait $$bandit_pid || true  # bandit exits 1 on medium findings too: only HIGH fails, below
+	echo "==> bandit (app bench migrations; .bandit): medium and high printed, high fails"
+	grep -v '^\[' .test-logs/bandit.log || true
+	if grep -q ': HIGH ' .test-logs/bandit.log || grep -q 'ERROR\|Traceback' .test-logs/bandit.log; then failed+=(bandit); fi
+	echo "==> semgrep (.semgrep/ rules: |safe and Markup, SQL built from strings)"
+	if wait $$semgrep_pid; then echo "semgrep: no findings"; else cat .test-logs/semgrep.log; failed+=(semgrep); fi
+	if [[ $${#failed[@]} -gt 0 ]]; then
+	    echo "LINT FAILED: $${failed[*]} (see above)" >&2
+	    exit 1
+	fi
+	echo "==> lint passed"
+
 # --- The two commands ------------------------------------------------------------------------
 
 run: $(STAMP_RUN) $(VENDOR_STAMP) system-deps-run
@@ -179,7 +221,7 @@ run: $(STAMP_RUN) $(VENDOR_STAMP) system-deps-run
 # .test-backends (read by .ci/run); any failed leg fails the target.
 TEST_PARALLEL ?= 1
 
-test: $(STAMP_DEV) $(VENDOR_STAMP) system-deps-test
+test: $(STAMP_DEV) $(VENDOR_STAMP) system-deps-test lint
 	@rm -f .test-backends
 	mkdir -p .test-logs
 	ran=()

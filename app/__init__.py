@@ -112,11 +112,11 @@ def _fresh_host_id_after_fork() -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.agreements.confirmation_views import bp as confirmation_bp
-    from app.api.views import bp as api_bp
     from app.agreements.pdf_views import bp as agreement_pdf_bp
     from app.agreements.views import bp as agreements_bp
-    from app.analytics.views import bp as analytics_bp
     from app.analytics.dashboard_views import bp as dashboard_bp
+    from app.analytics.views import bp as analytics_bp
+    from app.api.views import bp as api_bp
     from app.cases.assessment_views import bp as assessment_bp
     from app.cases.search_views import bp as case_search_bp
     from app.cases.views import bp as cases_bp
@@ -142,11 +142,11 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from app.cli import RELIABILITY_COMMANDS, audit_cli, seed_demo_command
     from app.agreements.cli import agreements_cli, pki_cli
     from app.analytics.cli import register as register_analytics_cli
     from app.api.cli import api_tokens_cli
     from app.cases.bundle_cli import cases_cli
+    from app.cli import RELIABILITY_COMMANDS, audit_cli, seed_demo_command
     from app.consult.cli import consult_cli
     from app.core.jobs import jobs_cli
     from app.mediation.cli import invitations_cli, outbox_cli

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -66,7 +66,7 @@ def backup_command(output: Path | None, logical: bool) -> None:
     """Write one archive: the database dump, every stored file, a manifest (counts, hashes, audit head)."""
     from app.core.backup import BackupError, create_backup
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     output = output or Path(current_app.config["INSTANCE_DIR"]) / "backups" / f"jiefen-{stamp}.tar.gz"
     try:
         manifest = create_backup(output, logical=logical)

@@ -29,7 +29,7 @@ def load_or_create_secret_key(instance_dir: Path) -> str:
         os.chmod(path, 0o600)
         key = path.read_text().strip()
         if len(key) < 32:
-            raise RuntimeError(f"{path} is empty or too short: delete it to have a new key generated.")
+            raise RuntimeError(f"{path} is empty or too short: delete it to have a new key generated.") from None
         return key
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_hex(32))

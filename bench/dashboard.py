@@ -74,8 +74,12 @@ def main() -> None:
     from app import create_app
     from app.analytics import queries as q
     from app.analytics.queries import Scope
-    from app.analytics.warnings import (current_warning_rules, current_warnings, mass_dispute_warnings,
-                                        spike_warnings)
+    from app.analytics.warnings import (
+        current_warning_rules,
+        current_warnings,
+        mass_dispute_warnings,
+        spike_warnings,
+    )
     from app.cases.search import search_cases
     from app.extensions import db
 

@@ -97,7 +97,7 @@ def test_case_page_in_english_for_resident1(app, demo, make_web):
 
     english(resident)
     page = text(resident.get(f"/cases/{case_id}"))
-    for phrase in ("Case #%d" % case_id, "First assessment", "Type of dispute", "Neighbours", "Amount involved",
+    for phrase in (f"Case #{case_id}", "First assessment", "Type of dispute", "Neighbours", "Amount involved",
                    "¥8000.00", "Parties", "<strong>Applicant</strong>: 王秀英 (Person)", "Next steps",
                    "Request mediation", "We suggest trying mediation first", "Case history", "Started the intake",
                    "Evidence", "Upload", "Progress of the dispute", "Assess"):

@@ -56,7 +56,7 @@ class Organisation(db.Model):
     region_code: Mapped[str] = mapped_column(sa.String(12), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    members: Mapped[list["User"]] = relationship(back_populates="organisation")
+    members: Mapped[list[User]] = relationship(back_populates="organisation")
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.name}>"
@@ -78,7 +78,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
-    mediator_profile: Mapped["MediatorProfile | None"] = relationship(back_populates="user")
+    mediator_profile: Mapped[MediatorProfile | None] = relationship(back_populates="user")
 
     # Set per request by the user loader: the token of the server-side session in use.
     session_token = None  # type: str | None

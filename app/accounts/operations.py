@@ -25,7 +25,7 @@ class SessionEnd:
     logout = "logout"
     idle = "idle"                      # no request for SESSION_IDLE_MINUTES
     absolute = "absolute"              # older than SESSION_ABSOLUTE_HOURS, however active
-    password_changed = "password"      # the password was changed (here or on another device)
+    password_changed = "password"      # noqa: S105 (a reason code) the password was changed (here or on another device)
 
 
 def hash_password(password: str) -> str:

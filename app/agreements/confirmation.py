@@ -25,8 +25,8 @@ from app.core.i18n import N_
 from app.core.time import utcnow
 from app.core.web import localtime
 from app.extensions import db
-from app.mediation.operations import notify_user
 from app.mediation.models import OutboxMessage
+from app.mediation.operations import notify_user
 
 CONFIRMATION_DAYS = 30
 REMINDER_DAYS = (23, 28)  # after signing: a week left, then two days left

@@ -16,8 +16,8 @@ from app.agreements.models import ConfirmationApplication
 from app.cases.models import Case
 from app.core.errors import DomainError
 from app.documents import DocumentError, issue
-from app.extensions import db
 from app.documents.operations import pdf_download
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("confirmation", __name__)

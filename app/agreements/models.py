@@ -38,7 +38,7 @@ class Agreement(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     signed_at: Mapped[datetime | None] = mapped_column()     # when the last signature (the mediator's) was made
 
-    signatures: Mapped[list["AgreementSignature"]] = relationship(order_by="AgreementSignature.id")
+    signatures: Mapped[list[AgreementSignature]] = relationship(order_by="AgreementSignature.id")
     created_by: Mapped[User] = relationship()
 
     __table_args__ = (

@@ -13,8 +13,8 @@ from app.agreements.models import Agreement, AgreementPdf
 from app.cases.models import Case
 from app.cases.views import load_case
 from app.core.errors import DomainError
-from app.extensions import db, limiter
 from app.documents.operations import pdf_download
+from app.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 bp = Blueprint("agreement_pdf", __name__)

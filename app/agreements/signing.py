@@ -214,7 +214,9 @@ def sign(case: Case, user: User, agreement: Agreement, *, method: str, typed_nam
 
 
 def _schedule_confirmation_reminders(agreement: Agreement) -> None:
-    from app.agreements.confirmation import schedule_confirmation_reminders  # confirmation imports this module
+    from app.agreements.confirmation import (
+        schedule_confirmation_reminders,  # confirmation imports this module
+    )
 
     schedule_confirmation_reminders(agreement)
 

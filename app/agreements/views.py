@@ -7,8 +7,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from app.agreements import drafting, signing
-from app.agreements import models  # noqa: F401  (registers the tables)
+from app.agreements import (
+    drafting,
+    models,  # noqa: F401  (registers the tables)
+    signing,
+)
 from app.agreements.clauses import PARTY_LABELS, library
 from app.agreements.content import current_agreement, png_data_uri, seal_data_uri
 from app.agreements.forms import ChangeRequestForm, SignForm, change_note_error, draft_input

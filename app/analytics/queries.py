@@ -84,6 +84,9 @@ def _from(table: sa.Table, scope: Scope, per_org: bool) -> tuple[str, dict]:
 def _select(table: sa.Table, scope: Scope, columns: str, group: str | None = None, per_org: bool = False) -> list:
     src, params = _from(table, scope, per_org)
     sql = f"SELECT {columns} FROM {src}" + (f" GROUP BY {group}" if group else "")
+    # columns and group are fixed fragments of this module; _from adds rollup table names and fixed conditions,
+    # and every value (organisation, months, dates) is a bound parameter.
+    # nosemgrep: sql-built-from-strings -- see the comment above
     stmt = sa.text(sql)
     for key in ("start", "end"):
         if key in params:

@@ -20,8 +20,15 @@ from werkzeug.exceptions import HTTPException
 from app.accounts.models import Organisation, Role, User
 from app.api import models  # noqa: F401  (registers the table)
 from app.api.errors import ApiError, error_response, http_error_response
-from app.api.package import (application_for_court, case_package, case_summary, complaint_sha256, court_filings,
-                             issued_award, stored_pdf)
+from app.api.package import (
+    application_for_court,
+    case_package,
+    case_summary,
+    complaint_sha256,
+    court_filings,
+    issued_award,
+    stored_pdf,
+)
 from app.api.tokens import authenticated_token
 from app.cases.models import Case, EvidenceFile
 from app.core.errors import DomainError
@@ -107,7 +114,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(422, f"{name} must be an integer.")
+        raise ApiError(422, f"{name} must be an integer.") from None
     if not low <= value <= high:
         raise ApiError(422, f"{name} must be between {low} and {high}.")
     return value
@@ -186,7 +193,7 @@ def confirmation_application_pdf(case_id: int):
     except DocumentError as exc:
         db.session.rollback()
         log.error("confirmation application PDF of case %s not rendered: %s", case.id, exc)
-        raise ApiError(503, "The PDF cannot be rendered right now.", "unavailable")
+        raise ApiError(503, "The PDF cannot be rendered right now.", "unavailable") from exc
     db.session.commit()
     return _pdf(issued.pdf, f"jiefen-confirmation-application-{case.id}.pdf")
 

@@ -6,7 +6,6 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
-
 from app.cases.rules import RulesError, read_rules_file
 
 FEE_KINDS = ("property", "labour", "divorce")

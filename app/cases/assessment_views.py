@@ -23,8 +23,8 @@ from app.cases.views import load_case
 from app.core.i18n import is_english
 from app.core.web import CHINA_TZ
 from app.documents import DocumentError, issue
-from app.extensions import db
 from app.documents.operations import pdf_download
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("assessment", __name__, cli_group="assess")

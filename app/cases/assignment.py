@@ -11,8 +11,15 @@ from app.accounts.models import MediatorProfile, Organisation, Role, User
 from app.cases.models import Case, CaseParty, PartyKind, PartyRole, RoutingDecision, Stage
 from app.core.rules_store import active_text
 from app.extensions import db
-from app.routing import CaseSnapshot, Classification, MediatorMatch, MediatorSnapshot, RoutingEngine, \
-    engine_from_text, load_engine
+from app.routing import (
+    CaseSnapshot,
+    Classification,
+    MediatorMatch,
+    MediatorSnapshot,
+    RoutingEngine,
+    engine_from_text,
+    load_engine,
+)
 
 CATEGORIES_FILE = "categories.yaml"
 TIER_ZH = {"village": "村（社区）级", "town": "乡镇（街道）级", "county": "县（区）级"}

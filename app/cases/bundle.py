@@ -55,8 +55,17 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Organisation, User
-from app.cases.models import GENESIS_HASH, Case, CaseEvent, CaseParty, CaseStatus, EvidenceFile, PartyKind, \
-    PartyRole, Stage
+from app.cases.models import (
+    GENESIS_HASH,
+    Case,
+    CaseEvent,
+    CaseParty,
+    CaseStatus,
+    EvidenceFile,
+    PartyKind,
+    PartyRole,
+    Stage,
+)
 from app.cases.operations import append_event
 from app.core.audit import chain_hash
 from app.core.storage import FileStorage

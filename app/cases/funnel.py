@@ -1,8 +1,8 @@
 """The funnel as one table of transitions, and one guard that explains every refusal (Chinese first, or English)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from flask_babel import gettext
 
@@ -232,7 +232,7 @@ def refusal(case: Case, action: str, user: User, rules: Rules, ctx: dict | None 
     if (case.stage, case.status) not in t.sources:
         return 409, gettext("案件当前处于“%(stage)s·%(status)s”，不能“%(action)s”。",
                             stage=case.stage.label, status=case.status.label, action=t.label)
-    if user is None and t.actor != "system" or not ACTORS[t.actor](case, user):
+    if (user is None and t.actor != "system") or not ACTORS[t.actor](case, user):
         return 403, gettext(ACTOR_REFUSALS[t.actor])
     for name in t.guards:
         message = GUARDS[name](case, rules, ctx or {})

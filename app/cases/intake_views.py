@@ -6,10 +6,17 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role
-from app.cases import intake
 from app.cases import evidence as evidence_ops
+from app.cases import intake
 from app.cases.assignment import case_text, current_engine
-from app.cases.intake_forms import STEPS, CategoryForm, EvidenceStepForm, PartiesForm, ReviewForm, WhatHappenedForm
+from app.cases.intake_forms import (
+    STEPS,
+    CategoryForm,
+    EvidenceStepForm,
+    PartiesForm,
+    ReviewForm,
+    WhatHappenedForm,
+)
 from app.cases.models import Case, PartyKind, PartyRole
 from app.cases.operations import PartyData
 from app.cases.rules import current_rules

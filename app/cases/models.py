@@ -106,17 +106,17 @@ class Case(db.Model):
     arbitration_body: Mapped[Organisation | None] = relationship(foreign_keys=[arbitration_body_id])
     arbitrator: Mapped[User | None] = relationship(foreign_keys=[arbitrator_id])
     court: Mapped[Organisation | None] = relationship(foreign_keys=[court_id])
-    parties: Mapped[list["CaseParty"]] = relationship(
+    parties: Mapped[list[CaseParty]] = relationship(
         back_populates="case", order_by="CaseParty.id", cascade="all, delete-orphan")
-    events: Mapped[list["CaseEvent"]] = relationship(
+    events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.seq", cascade="all, delete-orphan")
-    evidence: Mapped[list["EvidenceFile"]] = relationship(
+    evidence: Mapped[list[EvidenceFile]] = relationship(
         back_populates="case", order_by="EvidenceFile.id", cascade="all, delete-orphan")
-    routing_decisions: Mapped[list["RoutingDecision"]] = relationship(
+    routing_decisions: Mapped[list[RoutingDecision]] = relationship(
         order_by="RoutingDecision.id", cascade="all, delete-orphan")
 
     @property
-    def routing(self) -> "RoutingDecision | None":
+    def routing(self) -> RoutingDecision | None:
         """The latest routing decision (the explanation shown on the case page)."""
         return self.routing_decisions[-1] if self.routing_decisions else None
 
@@ -144,11 +144,11 @@ class Case(db.Model):
 
     # --- who is who -----------------------------------------------------------------
     @property
-    def applicants(self) -> list["CaseParty"]:
+    def applicants(self) -> list[CaseParty]:
         return [p for p in self.parties if p.role == PartyRole.applicant]
 
     @property
-    def respondents(self) -> list["CaseParty"]:
+    def respondents(self) -> list[CaseParty]:
         return [p for p in self.parties if p.role == PartyRole.respondent]
 
     def is_applicant_side(self, user: User) -> bool:

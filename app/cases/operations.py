@@ -10,8 +10,7 @@ from flask_babel import gettext
 
 from app.accounts.models import Organisation, OrgType, Role, User
 from app.cases import assignment, funnel
-from app.cases.models import GENESIS_HASH, Case, CaseEvent, CaseParty, CaseStatus, PartyKind, \
-    PartyRole, Stage
+from app.cases.models import GENESIS_HASH, Case, CaseEvent, CaseParty, CaseStatus, PartyKind, PartyRole, Stage
 from app.cases.rules import Rules
 from app.cases.signals import case_transitioned
 from app.core.errors import CONFLICT_MESSAGE, DomainError, EditConflict, TransitionRefused

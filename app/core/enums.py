@@ -22,7 +22,7 @@ class LabelledEnum(str, enum.Enum):
         """The label in the current request's language (Chinese outside a request)."""
         try:
             locale = get_locale()
-        except Exception:  # outside an app or request context
+        except Exception:  # noqa: BLE001 (outside an app or request context)
             locale = None
         if locale is not None and locale.language == "en":
             return self.en

@@ -90,5 +90,5 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         if app.testing:
             raise exc
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        app.logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=exc)
         return _render(500, gettext(_DEFAULT_MESSAGES[500]), exc)

@@ -15,7 +15,7 @@ def is_english() -> bool:
     """True when the current request's language is English (False outside a request)."""
     try:
         locale = get_locale()
-    except Exception:  # outside an app or request context
+    except Exception:  # noqa: BLE001 (outside an app or request context)
         return False
     return locale is not None and locale.language == "en"
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import functools
 import threading
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -59,7 +60,7 @@ def _run_logged(app: Flask, func: Callable, args: tuple, kwargs: dict) -> None:
     with app.app_context():
         try:
             func(*args, **kwargs)
-        except Exception:  # noqa: BLE001  a failed job must not break the request that sent it
+        except Exception:
             app.logger.exception("job %s failed", getattr(func, "__qualname__", func))
 
 
@@ -105,7 +106,7 @@ def _send_pending(session: Session) -> None:
     for send in session.info.pop(_PENDING, []):
         try:
             send()
-        except Exception:  # noqa: BLE001  e.g. Redis down: the rows are committed, the catch-up sends it
+        except Exception:
             current_app.logger.exception("job not sent")
 
 
@@ -133,7 +134,7 @@ def enqueue_at(when: datetime, func: Callable, *args: Any, **kwargs: Any) -> Non
     if redis_url():
         queue = rq_queue()
         # RQ reads a naive datetime as the server's local time: say that it is UTC.
-        at = when.replace(tzinfo=timezone.utc)
+        at = when.replace(tzinfo=UTC)
         _after_commit(lambda: queue.enqueue_at(at, func, args=args, kwargs=kwargs))
         return
 

@@ -1,7 +1,7 @@
 """One definition of "now": naive UTC, stored as such on every backend."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
     """Current UTC time without tzinfo, at microsecond precision (same on SQLite and PostgreSQL)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)

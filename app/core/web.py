@@ -1,7 +1,7 @@
 """Request hooks shared by every page: security headers, template helpers."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, request
@@ -14,7 +14,7 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A naive UTC datetime from the database, shown in Beijing time."""
     if value is None:
         return ""
-    return value.replace(tzinfo=timezone.utc).astimezone(CHINA_TZ).strftime(fmt)
+    return value.replace(tzinfo=UTC).astimezone(CHINA_TZ).strftime(fmt)
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

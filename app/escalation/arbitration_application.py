@@ -2,12 +2,13 @@
 parties, claims, facts and reasons (with the failed mediation), the evidence list, the commission. Plain data only."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.cases.models import Case, PartyKind
 from app.cases.rules import Rules
 from app.core.web import CHINA_TZ
 from app.escalation.arbitration import commission_for
+
 
 def is_labour(case: Case, rules: Rules) -> bool:
     cat = rules.category(case.category)
@@ -31,7 +32,7 @@ def application_data(case: Case, rules: Rules, now: datetime | None = None) -> d
     labour = is_labour(case, rules)
     body = commission_for(case, rules)
     cat = rules.category(case.category)
-    today = (now or datetime.now(timezone.utc)).astimezone(CHINA_TZ)
+    today = (now or datetime.now(UTC)).astimezone(CHINA_TZ)
     return {
         "case": {"id": case.id, "title": case.title, "category": cat.zh if cat else "",
                  "description": case.description, "has_agreement": bool(case.has_arbitration_agreement)},

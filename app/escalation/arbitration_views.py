@@ -17,8 +17,13 @@ from app.documents.render import render
 from app.escalation import arbitration as ops
 from app.escalation import arbitration_application as application
 from app.escalation import hearing as hearing_ops
-from app.escalation.arbitration_forms import (CancelHearingForm, ClauseSignForm, HearingForm, ProposeClauseForm,
-                                              RecordForm)
+from app.escalation.arbitration_forms import (
+    CancelHearingForm,
+    ClauseSignForm,
+    HearingForm,
+    ProposeClauseForm,
+    RecordForm,
+)
 from app.escalation.models import ArbitrationClause, Hearing
 from app.extensions import db
 from app.mediation.record import password_ok

@@ -31,7 +31,7 @@ class ArbitrationClause(db.Model):
 
     commission: Mapped[Organisation] = relationship()
     proposed_by: Mapped[User] = relationship()
-    signatures: Mapped[list["ArbitrationClauseSignature"]] = relationship(
+    signatures: Mapped[list[ArbitrationClauseSignature]] = relationship(
         order_by="ArbitrationClauseSignature.id", cascade="all, delete-orphan")
 
     __table_args__ = (

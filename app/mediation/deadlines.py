@@ -9,7 +9,7 @@ when the case is already overdue); a further extension may be asked for later, a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -45,7 +45,7 @@ class ExtensionRefused(DomainError):
 # --- the clock ---------------------------------------------------------------------------------
 def beijing_date(moment: datetime) -> date:
     """The calendar date in Beijing of a naive UTC datetime."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(CHINA_TZ).date()
+    return moment.replace(tzinfo=UTC).astimezone(CHINA_TZ).date()
 
 
 def beijing_today() -> date:

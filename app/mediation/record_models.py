@@ -41,7 +41,7 @@ class MediationRecord(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column()
 
-    signatures: Mapped[list["RecordSignature"]] = relationship(order_by="RecordSignature.id",
+    signatures: Mapped[list[RecordSignature]] = relationship(order_by="RecordSignature.id",
                                                                cascade="all, delete-orphan")
 
     __table_args__ = (sa.UniqueConstraint("case_id", "version", name="uq_mediation_records_case_version"),)

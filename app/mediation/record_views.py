@@ -15,11 +15,11 @@ from app.cases.views import load_case
 from app.core.errors import DomainError
 from app.core.web import localtime
 from app.documents import DocumentError, issue
+from app.documents.operations import pdf_download
 from app.extensions import db
 from app.mediation import outcome as outcome_ops  # connects the funnel listener (agreement drafts)
 from app.mediation import record as record_ops
 from app.mediation.record import SignatureRefused
-from app.documents.operations import pdf_download
 
 log = logging.getLogger(__name__)
 bp = Blueprint("record", __name__)

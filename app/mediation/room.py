@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
-from flask_babel import gettext
 
 from app.accounts.models import User
 from app.cases.models import Case, CaseParty, CaseStatus, Stage
@@ -113,7 +113,7 @@ def participant(case: Case, user: User) -> Participant | None:
 def room_open(case: Case) -> bool:
     """Messages, offers and moves only while mediation is in progress (messages also during the hearing stage);
     afterwards the history stays readable."""
-    return case.stage == Stage.mediate and case.status == CaseStatus.in_progress or hearing_open(case)
+    return (case.stage == Stage.mediate and case.status == CaseStatus.in_progress) or hearing_open(case)
 
 
 def room_started(case: Case) -> bool:

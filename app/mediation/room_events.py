@@ -73,7 +73,7 @@ def _remember_seat(case: Case, user) -> ops.Seat | None:
         return None
     session["room_seat"] = {**seat.__dict__, "rooms": list(seat.rooms)}
     # Spread out: connections opened together (a session starting) must not all re-check in the same second.
-    session["room_recheck_at"] = time.monotonic() + RECHECK_SECONDS * random.uniform(0.75, 1.25)  # noqa: S311
+    session["room_recheck_at"] = time.monotonic() + RECHECK_SECONDS * random.uniform(0.75, 1.25)
     return seat
 
 

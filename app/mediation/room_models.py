@@ -87,7 +87,7 @@ class Offer(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column()
 
     made_by: Mapped[User] = relationship(foreign_keys=[made_by_id])
-    responses: Mapped[list["OfferResponse"]] = relationship(order_by="OfferResponse.id", cascade="all, delete-orphan")
+    responses: Mapped[list[OfferResponse]] = relationship(order_by="OfferResponse.id", cascade="all, delete-orphan")
 
     __table_args__ = (
         sa.CheckConstraint("status IN ('open', 'accepted', 'rejected', 'withdrawn')", name="status"),

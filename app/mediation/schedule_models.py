@@ -25,7 +25,7 @@ class SessionSlot(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column()
     cancelled_at: Mapped[datetime | None] = mapped_column()
 
-    picks: Mapped[list["SlotPick"]] = relationship(order_by="SlotPick.id", cascade="all, delete-orphan")
+    picks: Mapped[list[SlotPick]] = relationship(order_by="SlotPick.id", cascade="all, delete-orphan")
 
     __table_args__ = (sa.CheckConstraint("minutes BETWEEN 15 AND 480", name="minutes"),)
 
@@ -77,7 +77,7 @@ class DeadlineExtension(db.Model):
     status: Mapped[str] = mapped_column(sa.String(8), default="pending")
     decided_at: Mapped[datetime | None] = mapped_column()
 
-    consents: Mapped[list["ExtensionConsent"]] = relationship(order_by="ExtensionConsent.id",
+    consents: Mapped[list[ExtensionConsent]] = relationship(order_by="ExtensionConsent.id",
                                                               cascade="all, delete-orphan")
 
     __table_args__ = (

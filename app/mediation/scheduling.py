@@ -5,7 +5,7 @@ Never commits, except the send_reminder job and the run-due command (entry point
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import click
 import sqlalchemy as sa
@@ -258,13 +258,13 @@ def run_due_command() -> None:
 # --- the calendar file -------------------------------------------------------------------------------
 def calendar_file(case: Case, slot: SessionSlot) -> bytes:
     """An .ics: one VEVENT (UID stable per slot: a re-download updates the entry), an alarm 1 hour before."""
-    start = slot.starts_at.replace(tzinfo=timezone.utc)
+    start = slot.starts_at.replace(tzinfo=UTC)
     cal = Calendar()
     cal.add("prodid", "-//Jiefen//Mediation sessions//ZH")
     cal.add("version", "2.0")
     event = Event()
     event.add("uid", f"slot-{slot.id}@jiefen")
-    event.add("dtstamp", utcnow().replace(tzinfo=timezone.utc))
+    event.add("dtstamp", utcnow().replace(tzinfo=UTC))
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=slot.minutes))
     event.add("summary", f"调解会议：{case.title}")

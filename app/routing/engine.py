@@ -10,7 +10,14 @@ from app.routing.matching import MediatorPool, rank_mediators
 from app.routing.related import related_cases
 from app.routing.rules import USERDICT_FILE, RoutingRulesError, parse_categories, read_categories
 from app.routing.text import jieba_tokenizer
-from app.routing.types import CaseSnapshot, CategoryRule, Classification, MediatorMatch, MediatorSnapshot, Related
+from app.routing.types import (
+    CaseSnapshot,
+    CategoryRule,
+    Classification,
+    MediatorMatch,
+    MediatorSnapshot,
+    Related,
+)
 
 KEYWORD_FREQ = 50_000      # jieba frequency for keywords missing from its dictionary: keep them whole
 

@@ -92,7 +92,7 @@ def _category(i: int, entry: object, errors: list[str]) -> CategoryRule | None:
 def parse_categories(yaml_text: str) -> tuple[list[CategoryRule], list[str]]:
     """Parse categories.yaml text into rules plus the list of errors found (empty when usable)."""
     try:
-        data = yaml.load(yaml_text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(yaml_text, Loader=_UniqueKeyLoader)  # noqa: S506 # nosec B506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         return [], [f"{CATEGORIES_FILE}: not valid YAML: {exc}"]
     if not isinstance(data, dict) or not isinstance(data.get("categories"), list):

@@ -7,8 +7,8 @@ import yaml
 from flask_babel import gettext as _
 
 from app.cases.assignment import CATEGORIES_FILE
-from app.core.rules_store import active_text, save_version
 from app.core.i18n import is_english
+from app.core.rules_store import active_text, save_version
 from app.routing import engine_from_text, validate_categories
 
 EDITABLE = ("keywords", "negative", "org_types", "tiers")

@@ -7,9 +7,8 @@ Revises: 69c2ab3ac3b9
 Create Date: 2026-11-30 22:58:34.682917
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '01061382a01c'

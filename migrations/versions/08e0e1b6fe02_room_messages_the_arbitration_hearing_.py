@@ -6,8 +6,6 @@ Create Date: 2026-11-30 22:37:15.086113
 
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = '08e0e1b6fe02'

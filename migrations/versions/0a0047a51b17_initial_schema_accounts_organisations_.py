@@ -1,13 +1,12 @@
 """initial schema: accounts, organisations, cases, parties, events, evidence
 
 Revision ID: 0a0047a51b17
-Revises: 
+Revises:
 Create Date: 2026-11-22 05:18:28.946214
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0a0047a51b17'

@@ -5,9 +5,8 @@ Revises: 0a0047a51b17
 Create Date: 2026-11-22 05:46:14.417966
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '2854c8ff2e46'

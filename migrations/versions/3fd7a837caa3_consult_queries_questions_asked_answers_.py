@@ -5,9 +5,8 @@ Revises: af6d5a062f01
 Create Date: 2026-11-22 06:27:16.640398
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '3fd7a837caa3'

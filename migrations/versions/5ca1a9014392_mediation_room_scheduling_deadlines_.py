@@ -5,9 +5,8 @@ Revises: b6105aa8bbe8
 Create Date: 2026-11-30 19:29:34.078915
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5ca1a9014392'

@@ -5,9 +5,8 @@ Revises: 08e0e1b6fe02
 Create Date: 2026-11-30 22:54:15.164278
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '69c2ab3ac3b9'

@@ -5,9 +5,8 @@ Revises: 2854c8ff2e46
 Create Date: 2026-11-22 06:05:08.929220
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '72f9336a7bd5'

@@ -5,9 +5,8 @@ Revises: 72f9336a7bd5
 Create Date: 2026-11-22 06:07:16.057630
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '864f7fe89c37'

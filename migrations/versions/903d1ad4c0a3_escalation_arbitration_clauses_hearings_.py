@@ -5,9 +5,8 @@ Revises: f5e3002e69a2
 Create Date: 2026-11-30 22:02:25.969808
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '903d1ad4c0a3'

@@ -5,9 +5,8 @@ Revises: 864f7fe89c37
 Create Date: 2026-11-22 06:15:52.772972
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'af6d5a062f01'

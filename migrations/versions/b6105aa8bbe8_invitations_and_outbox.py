@@ -5,9 +5,8 @@ Revises: b7c1e2d3a4f5
 Create Date: 2026-11-22 07:27:31.110513
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b6105aa8bbe8'

@@ -5,9 +5,8 @@ Revises: c1a0e5e55101
 Create Date: 2026-12-01 00:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c2b0a11ab1e2'

@@ -5,9 +5,8 @@ Revises: f9499f0b1811
 Create Date: 2026-11-30 21:22:36.675101
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f5e3002e69a2'

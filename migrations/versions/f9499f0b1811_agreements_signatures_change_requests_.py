@@ -5,11 +5,10 @@ Revises: 5ca1a9014392
 Create Date: 2026-11-30 20:36:08.254416
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from app.agreements.triggers import create_triggers, drop_triggers
-
 
 # revision identifiers, used by Alembic.
 revision = 'f9499f0b1811'

@@ -165,7 +165,7 @@ def test_a_drawn_signature_is_an_image_in_the_pdf(app, demo, make_web, tmp_path)
 class _Counter(http.server.BaseHTTPRequestHandler):
     hits: list = []
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.hits.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "image/png")

@@ -12,8 +12,13 @@ import sqlalchemy as sa
 
 from app.analytics.queries import Scope
 from app.analytics.spikes import SpikeRule, detect_spike, poisson_sf
-from app.analytics.warnings import (day_start_utc, load_warning_rules, normalise_id, normalise_name,
-                                    parse_warning_rules)
+from app.analytics.warnings import (
+    day_start_utc,
+    load_warning_rules,
+    normalise_id,
+    normalise_name,
+    parse_warning_rules,
+)
 from app.cases.rules import RulesError, read_rules_file
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "mediation_rules"

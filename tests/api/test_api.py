@@ -14,7 +14,7 @@ from app.api.cli import api_tokens_cli
 from app.api.models import ApiToken
 from app.api.views import OPENAPI_PATH
 from app.cases.models import Case, Stage
-from tests.cases.test_funnel_journeys import file_dispute, load, step
+from tests.cases.test_funnel_journeys import file_dispute, load
 from tests.escalation.pages import file_with_court
 
 DOC = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 
 from app.accounts.models import User
 from app.cases.models import Case, CaseEvent
-from app.escalation.models import Award, CourtFiling
-from tests.api.test_api import Api, _court, _filed_with_court, issue, litigated_case_ids, second_court
-from tests.cases.test_funnel_journeys import step
+from app.escalation.models import Award
+from tests.api.test_api import Api, _filed_with_court, issue, litigated_case_ids, second_court
 from tests.escalation.pages import file_with_court
 
 AWARD_PDF = b"%PDF-1.7\n% signed award (test bytes)\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -174,7 +174,7 @@ def test_no_cjk_font_refuses_with_a_clear_message_and_no_5xx(app, demo, make_web
     case_id = update_case(app, TENANCY, learned_on=date(2023, 7, 1))
     resident = make_web()
     resident.login("resident1")
-    monkeypatch.setattr(fonts, "cjk_font_families", lambda: [])
+    monkeypatch.setattr(fonts, "cjk_font_families", list)
     fonts.forget()
     try:
         resp = resident.client.get(f"/cases/{case_id}/assessment.pdf")

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from app.cases.models import Case, CaseEvent
 from tests.escalation.pages import file_with_court, issue_award
 
-
 STEP_FIELDS = {
     1: ("title", "description", "desired_outcome", "began_on", "learned_on"),
     2: ("category", "amount", "has_arbitration_agreement"),
@@ -168,7 +167,7 @@ def test_d_family_case_is_never_offered_arbitration(app, demo, make_web):
     case_id = file_dispute(resident, "父亲遗产分割", "inheritance", "父亲去世后留下一套房产，兄弟三人对分割方式有争议。",
                            has_arbitration_agreement="y")
     page = resident.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert 'action="/cases/%d/steps/request_arbitration"' % case_id not in page
+    assert f'action="/cases/{case_id}/steps/request_arbitration"' not in page
     assert "依法不能仲裁" in page
     resp = step(resident, case_id, "request_arbitration")
     assert resp.status_code == 409 and "依法不能仲裁" in resp.get_data(as_text=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -127,7 +127,7 @@ def test_rq_enqueue_at_puts_the_job_in_the_scheduled_registry(rq_app):
         ids = registry.get_job_ids()
         assert len(ids) == 1 and len(queue) == 0
         # RQ answers in UTC: the naive UTC time we gave is kept, not read as local time.
-        assert registry.get_scheduled_time(ids[0]) == when.replace(tzinfo=timezone.utc)
+        assert registry.get_scheduled_time(ids[0]) == when.replace(tzinfo=UTC)
         assert queue.fetch_job(ids[0]).func_name == "tests.core.test_jobs.record"
     assert RAN == []
 

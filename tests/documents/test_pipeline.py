@@ -105,7 +105,7 @@ def test_no_cjk_font_under_an_empty_fontconfig(tmp_path, monkeypatch):
 
 
 def test_rendering_refuses_without_a_cjk_font_and_names_the_package(app, monkeypatch):
-    monkeypatch.setattr(fonts, "cjk_font_families", lambda: [])  # the system boundary: what fontconfig lists
+    monkeypatch.setattr(fonts, "cjk_font_families", list)  # the system boundary: what fontconfig lists
     fonts.forget()
     try:
         with app.test_request_context("/"), pytest.raises(DocumentError) as refused:

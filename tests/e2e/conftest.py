@@ -106,7 +106,9 @@ def new_phone_page(browser, live_server):
     context = browser.new_context(base_url=live_server, **PHONE)
     context.set_default_timeout(15_000)
     problems = BrowserProblems()
-    context.expose_function("__jiefenCsp", lambda message: problems.csp_violations.append(message))
+    # A real function, not the bound list.append: Playwright sets an attribute on the callback, which a built-in
+    # method cannot take.
+    context.expose_function("__jiefenCsp", lambda message: problems.csp_violations.append(message))  # noqa: PLW0108
     context.add_init_script(_CSP_LISTENER)
     page = context.new_page()
     page.on("console", problems.on_console)

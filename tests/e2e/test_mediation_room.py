@@ -3,6 +3,8 @@ talking through the live server's Socket.IO endpoint (websocket; long-polling fo
 Chromium gets fake camera and microphone devices, so the WebRTC call really connects."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from tests.cases.test_funnel_journeys import mediator_of
@@ -61,10 +63,8 @@ class Person:
 
     def _on_response(self, response):
         if "/socket.io/" in response.url and "transport=polling" in response.url and response.request.method == "GET":
-            try:
+            with contextlib.suppress(Exception):  # a long poll cut short by the page closing
                 self.polled.append(response.text())
-            except Exception:  # noqa: BLE001  (a long poll cut short by the page closing)
-                pass
 
     def login(self, username):
         self.page.goto("/login")

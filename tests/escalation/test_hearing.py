@@ -97,7 +97,7 @@ def test_the_hearing_room_hides_the_mediation_from_the_arbitrator(app, hearing_c
     state = received(arb, "state")[0]
     assert state["side"] == "arbitrator" and state["host"] and state["open"]
     assert [r["id"] for r in state["rooms"]] == ["hearing"] and state["history"] == [] and state["offers"] == []
-    assert [p["label"] for p in state["participants"]][0] == "仲裁员 林仲裁员"
+    assert next(p["label"] for p in state["participants"]) == "仲裁员 林仲裁员"
     assert all(p["side"] != "mediator" for p in state["participants"])
     assert arb.emit("history", {"after_id": 0}, namespace=NS, callback=True)["history"] == []
 

@@ -3,7 +3,7 @@ org admin's board, and extensions only with both parties' recorded consent."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -17,7 +17,7 @@ LEAK = "楼上卫生间漏水泡坏我家天花板"  # the demo's neighbour case
 
 
 def beijing_today() -> date:
-    return (datetime.now(timezone.utc) + timedelta(hours=8)).date()
+    return (datetime.now(UTC) + timedelta(hours=8)).date()
 
 
 def _case(app, case_id=None, title=None):

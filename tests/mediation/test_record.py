@@ -17,7 +17,7 @@ from app.extensions import db
 from app.mediation.record_models import MediationRecord, RecordSignature, RecordStatement
 from app.mediation.room_models import Offer, OfferResponse, RoomMessage
 from tests.cases.test_funnel_journeys import file_dispute, mediator_of, step
-from tests.mediation.test_invitations import case_with_both_parties  # noqa: F401  (re-exported)
+from tests.mediation.test_invitations import case_with_both_parties
 
 TITLE = "楼上漏水殃及我家天花板"
 SAID = "申请人称：楼上卫生间漏水已三个月，天花板发霉，要求赔偿维修费。"

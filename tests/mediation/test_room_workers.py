@@ -75,7 +75,7 @@ class Client:
         self.chats: list[dict] = []
         self.ready = threading.Event()
         self.sio.on("state", self._on_state, namespace="/room")
-        self.sio.on("chat", lambda m: self.chats.append(m), namespace="/room")
+        self.sio.on("chat", self.chats.append, namespace="/room")
         self.sio.connect(base, namespaces=["/room"], transports=["websocket"], auth={"case_id": case_id},
                          wait_timeout=10)
         assert self.ready.wait(10)

@@ -3,7 +3,7 @@ reminders are scheduled (in-process timers or RQ's scheduler) and sent once; the
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import icalendar
 import pytest
@@ -15,8 +15,8 @@ from app.extensions import db
 from app.mediation.models import OutboxMessage
 from app.mediation.schedule_models import SessionSlot, SlotPick, SlotReminder
 from tests.cases.test_funnel_journeys import mediator_of, step
-from tests.services import TEST_REDIS
 from tests.mediation.test_invitations import _user_id, case_with_both_parties
+from tests.services import TEST_REDIS
 
 APPLICANT_PHONE, RESPONDENT_PHONE = "13905531234", "13905539876"
 
@@ -141,7 +141,7 @@ def test_both_parties_pick_the_same_slot_and_it_is_confirmed(app, demo, make_web
             registry = ScheduledJobRegistry(queue=queue)
             times = sorted(registry.get_scheduled_time(j) for j in registry.get_job_ids())
             jobs = [queue.fetch_job(j) for j in registry.get_job_ids()]
-        assert times == sorted(r.due_at.replace(tzinfo=timezone.utc) for r in reminders)
+        assert times == sorted(r.due_at.replace(tzinfo=UTC) for r in reminders)
         assert {j.func_name for j in jobs} == {"app.mediation.scheduling.send_reminder"}
         assert sorted(j.args for j in jobs) == sorted((r.id,) for r in reminders)
 
@@ -167,7 +167,7 @@ def test_the_ics_file(app, demo, make_web):
         assert resp.headers["Cache-Control"] == "no-store"
         cal = icalendar.Calendar.from_ical(resp.data)
         (event,) = cal.walk("VEVENT")
-        assert event.decoded("DTSTART") == start.replace(tzinfo=timezone.utc)
+        assert event.decoded("DTSTART") == start.replace(tzinfo=UTC)
         assert event.decoded("DTEND") - event.decoded("DTSTART") == timedelta(minutes=90)
         assert str(event["UID"]) == f"slot-{slot_id}@jiefen"
         assert str(event["SUMMARY"]) == "调解会议：楼上漏水殃及我家天花板"

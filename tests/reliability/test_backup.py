@@ -161,8 +161,8 @@ def test_the_logical_dump_round_trip(app, empty_target, tmp_path):
     restored = empty_target.test_cli_runner().invoke(args=["restore", str(archive)])
     assert restored.exit_code == 0, restored.output
     with empty_target.app_context():  # the identities go on after the restored ids
-        from app.cases import intake
         from app.accounts.models import User
+        from app.cases import intake
 
         user = db.session.scalar(sa.select(User).where(User.username == "backup_resident"))
         case = intake.start_draft(user, "第二件纠纷", "又一件事情需要调解。", None, None, None)

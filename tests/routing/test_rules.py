@@ -52,7 +52,7 @@ def test_load_engine_raises_on_bad_rules_and_caches_good_ones(tmp_path):
 
 
 def test_missing_rules_file(tmp_path):
-    with pytest.raises(RoutingRulesError, match="categories.yaml: cannot read"):
+    with pytest.raises(RoutingRulesError, match=r"categories\.yaml: cannot read"):
         load_engine(tmp_path / "nowhere")
 
 
