@@ -268,8 +268,8 @@ def _overdue_queries(scope: Scope, today: date) -> dict:
                 .where(CourtFiling.status == "returned", CourtFiling.case_id.in_(standing))
                 .group_by(CourtFiling.case_id)
                 .having(sa.func.max(CourtFiling.decided_at) < rollups.day_start_utc(today - grace)))
-    if scope != Scope():  # the whole platform's list needs no case rows to count
-        confirmation = _scoped(confirmation.join(Case, Case.id == Application.case_id), scope)
+    if scope != Scope():  # the organisation's (or period's) case ids, from the (organisation, created) index alone
+        confirmation = confirmation.where(Application.case_id.in_(_scoped(sa.select(Case.id), scope)))
     return {
         # COALESCE: read the category from the overdue index (INCLUDE), never through the category index, which
         # the planner would otherwise AND with it over every labour case ever filed.

@@ -113,8 +113,8 @@ TOTALLED = (case_counts, stage_days, daily)
 
 # Indexes on the cases the dashboard and the organisation's case list need (created in the same migration).
 sa.Index("ix_cases_updated_at", Case.updated_at)
-sa.Index("ix_cases_created_at", Case.created_at)
-sa.Index("ix_cases_org_created", Case.organisation_id, Case.created_at)
+sa.Index("ix_cases_created_at", Case.created_at, postgresql_include=["id"])  # the first case id of a window
+sa.Index("ix_cases_org_created", Case.organisation_id, Case.created_at, postgresql_include=["id"])
 # INCLUDE (PostgreSQL): the overdue lists find, count and filter cases by category and organisation from the index
 # alone (index-only scans).
 sa.Index("ix_cases_stage_status_due", Case.stage, Case.status, Case.mediation_due_on,

@@ -320,7 +320,9 @@ def _mass_groups(scope: Scope, rule: MassRule, start: datetime, end: datetime) -
     for id_number, name, case_id, category, county in rows:
         key = identities.key(id_number, name)
         if key in candidates:
-            group = groups.setdefault(key, {"cases": {}, "names": Counter()})
+            group = groups.get(key)
+            if group is None:  # (not setdefault: that would build a Counter for every row)
+                group = groups[key] = {"cases": {}, "names": Counter()}
             group["cases"][case_id] = (category, county)
             group["names"][name.strip()] += 1
     return {key: g for key, g in groups.items() if len(g["cases"]) >= rule.min_cases}

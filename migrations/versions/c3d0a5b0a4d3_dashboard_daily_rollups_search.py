@@ -66,6 +66,11 @@ def upgrade():
         op.drop_index('ix_cases_stage_status_due', table_name='cases')
         op.create_index('ix_cases_stage_status_due', 'cases', ['stage', 'status', 'mediation_due_on'], unique=False,
                         postgresql_include=['id', 'category', 'organisation_id'])
+        op.drop_index('ix_cases_created_at', table_name='cases')  # the first case id of a window, index-only
+        op.create_index('ix_cases_created_at', 'cases', ['created_at'], unique=False, postgresql_include=['id'])
+        op.drop_index('ix_cases_org_created', table_name='cases')  # an organisation's case ids, index-only
+        op.create_index('ix_cases_org_created', 'cases', ['organisation_id', 'created_at'], unique=False,
+                        postgresql_include=['id'])
     op.execute("DELETE FROM dash_watermark")
 
 
@@ -94,6 +99,10 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index('ix_cases_stage_status_due', table_name='cases')
         op.create_index('ix_cases_stage_status_due', 'cases', ['stage', 'status', 'mediation_due_on'], unique=False)
+        op.drop_index('ix_cases_org_created', table_name='cases')
+        op.create_index('ix_cases_org_created', 'cases', ['organisation_id', 'created_at'], unique=False)
+        op.drop_index('ix_cases_created_at', table_name='cases')
+        op.create_index('ix_cases_created_at', 'cases', ['created_at'], unique=False)
     with op.batch_alter_table('confirmation_applications', schema=None) as batch_op:
         batch_op.drop_index('ix_confirmation_applications_status_deadline')
     if op.get_bind().dialect.name == "postgresql":
