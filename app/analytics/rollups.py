@@ -90,12 +90,13 @@ daily = sa.Table(
     sa.Index("ix_dash_daily_org_day", "org_id", "day"),
 )
 respondents = sa.Table(
-    "dash_respondents", metadata,
-    *_dims(sa.Column("day", sa.String(10), primary_key=True),
-           sa.Column("category", sa.String(40), primary_key=True),
+    "dash_respondents", metadata,  # one row per case and respondent (as named): the few columns warnings need
+    *_dims(sa.Column("case_id", sa.Integer, primary_key=True, autoincrement=False),
            sa.Column("id_number", sa.String(18), primary_key=True),  # '' when none was given
            sa.Column("name", sa.String(120), primary_key=True),
-           sa.Column("n", sa.Integer, nullable=False)),
+           sa.Column("day", sa.String(10), nullable=False),
+           sa.Column("category", sa.String(40), nullable=False),
+           sa.Column("county", sa.String(6), nullable=False)),
     sa.Index("ix_dash_respondents_day", "day"),
 )
 watermark = sa.Table(
@@ -181,10 +182,9 @@ def source(kind: str, dialect: str, where: str = "1 = 1") -> str:
         return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, f.day, f.county, f.category, COUNT(*) AS n FROM f "
                 "WHERE f.category <> '' AND f.county <> '' GROUP BY f.month, f.org_id, f.day, f.county, f.category")
     if kind == "dash_respondents":
-        return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, f.day, f.category, COALESCE(p.id_number, '') AS "
-                "id_number, p.name, COUNT(DISTINCT f.id) AS n FROM case_parties p JOIN f ON f.id = p.case_id "
-                f"WHERE p.role = 'respondent' AND {COUNTABLE_RESPONDENT} "
-                "GROUP BY f.month, f.org_id, f.day, f.category, 5, p.name")
+        return (f"WITH f AS ({facts}) SELECT DISTINCT f.month, f.org_id, f.id, COALESCE(p.id_number, ''), p.name, "
+                "f.day, f.category, f.county FROM case_parties p JOIN f ON f.id = p.case_id "
+                f"WHERE p.role = 'respondent' AND {COUNTABLE_RESPONDENT}")
     if kind == "dash_ratings":
         return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, s.score, COUNT(*) AS n "
                 "FROM satisfaction_ratings s JOIN f ON f.id = s.case_id GROUP BY f.month, f.org_id, s.score")

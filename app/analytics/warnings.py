@@ -2,8 +2,8 @@
 
 `current_warnings(scope, today)` returns plain dicts (the dashboard draws them). Both detectors count from rollups
 kept by app/analytics/rollups.py (dash_daily: new cases per Beijing day, county and category, over 9 weeks for
-spikes; dash_respondents: per respondent as named, over `window_days` for mass disputes), and only the few groups
-that fire go back to the cases for their case ids. The thresholds and the wording are rules as data:
+spikes; dash_respondents: one row per case and respondent as named, over `window_days` for mass disputes); only the
+few spikes that fire go back to the cases for their case ids. The thresholds and the wording are rules as data:
 mediation_rules/warnings.yaml. The statistics live in app/analytics/spikes.py.
 
 Scope: `organisation_id` restricts to that organisation's cases; `since`/`until` are ignored here (a warning is
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from app.analytics import rollups
 from app.analytics.queries import Scope
 from app.analytics.spikes import SpikeRule, detect_spike
-from app.cases.models import Case, CaseParty, PartyKind, PartyRole
+from app.cases.models import Case
 from app.cases.rules import RulesError, current_rules, load_rules, read_rules_file
 from app.core.i18n import is_english, localized
 from app.core.web import CHINA_TZ
@@ -268,64 +268,28 @@ class _Identities:
         return self._keys.get((id_number, name))
 
 
-def _first_case_id(start: datetime, end: datetime) -> int | None:
-    """The smallest case id filed in the window. `id + 0` keeps PostgreSQL from walking the primary key (min/max
-    optimisation) across every older case: the created_at index yields the window's rows directly."""
-    return db.session.scalar(sa.select(sa.func.min(Case.id + 0)).where(Case.created_at >= start, Case.created_at < end))
-
-
-def _respondents_stmt(scope: Scope, rule: MassRule, start: datetime, end: datetime, first_id: int, *columns):
-    # case_id >= first_id is implied by the window; it lets the database read only the newest parties by their
-    # case_id index instead of scanning every party ever recorded.
-    stmt = sa.select(*columns).join(Case, Case.id == CaseParty.case_id).where(
-        CaseParty.case_id >= first_id, CaseParty.role == PartyRole.respondent,
-        sa.or_(CaseParty.kind == PartyKind.organisation, CaseParty.id_number.is_not(None)),  # COUNTABLE_RESPONDENT
-        Case.created_at >= start, Case.created_at < end)
-    if rule.categories:
-        stmt = stmt.where(Case.category.in_(sorted(rule.categories)))
-    return _scoped(stmt, scope)
-
-
 def _mass_groups(scope: Scope, rule: MassRule, start: datetime, end: datetime) -> dict[str, dict]:
-    """{identity: {"cases": {case_id: (category, county)}, "names": Counter}} for identities with >= min_cases."""
-    # 1. Count by the raw (code, name) in SQL; identities whose upper bound reaches the line are candidates. count(*)
-    # rather than count(DISTINCT case): an upper bound is enough here, and it aggregates by hash instead of sorting
-    # tens of thousands of names by collation (3x slower on PostgreSQL).
+    """{identity: {"cases": {case_id: (category, county)}, "names": Counter}} for identities with >= min_cases,
+    from the respondents rollup (one row per case and respondent as named, a few thousand in a month)."""
     t = rollups.respondents
-    stmt = sa.select(t.c.id_number, t.c.name, sa.func.sum(t.c.n)).where(
+    stmt = sa.select(t.c.id_number, t.c.name, t.c.case_id, t.c.category, t.c.county).where(
         _rollup_scope(t, scope, totals=False), t.c.day >= rollups.beijing_date(start).isoformat(),
-        t.c.day < rollups.beijing_date(end).isoformat()).group_by(t.c.id_number, t.c.name)
+        t.c.day < rollups.beijing_date(end).isoformat())
     if rule.categories:
         stmt = stmt.where(t.c.category.in_(sorted(rule.categories)))
-    raw = [(i or None, n, count) for i, n, count in _rows(stmt)]
-    identities = _Identities((i, n) for i, n, _ in raw)
-    bound: Counter = Counter()
-    for id_number, name, n in raw:
-        bound[identities.key(id_number, name)] += n
-    candidates = {key for key, n in bound.items() if key and n >= rule.min_cases}
-    first_id = _first_case_id(start, end) if candidates else None
-    if first_id is None:
-        return {}
-    pairs = [(i, n) for i, n, _ in raw if identities.key(i, n) in candidates]
-    names = sorted({n for _, n in pairs})
-    codes = sorted({i for i, _ in pairs if i})
-    # 2. The candidates' cases, counted exactly (a case naming one employer twice counts once).
-    match = CaseParty.name.in_(names)
-    if codes:
-        match = sa.or_(match, CaseParty.id_number.in_(codes))
-    rows = _rows(_respondents_stmt(
-        scope, rule, start, end, first_id, CaseParty.id_number, CaseParty.name, Case.id, Case.category,
-        sa.func.substr(Case.region_code, 1, 6)).where(match).order_by(Case.id))
-    groups: dict[str, dict] = {}
-    for id_number, name, case_id, category, county in rows:
-        key = identities.key(id_number, name)
-        if key in candidates:
-            group = groups.get(key)
-            if group is None:  # (not setdefault: that would build a Counter for every row)
-                group = groups[key] = {"cases": {}, "names": Counter()}
+    rows = [(i or None, name, case_id, category, county or None) for i, name, case_id, category, county in _rows(stmt)]
+    identities = _Identities({(i, name) for i, name, *_ in rows})
+    keyed = [(identities.key(i, name), name, case_id, category, county) for i, name, case_id, category, county in rows]
+    # A case naming one employer twice (two spellings) counts once.
+    counts = Counter(key for key, _case in {(key, case_id) for key, _n, case_id, _c, _r in keyed} if key)
+    groups: dict[str, dict] = {key: {"cases": {}, "names": Counter()} for key, n in counts.items()
+                               if n >= rule.min_cases}
+    for key, name, case_id, category, county in sorted(keyed, key=lambda k: k[2]):
+        group = groups.get(key)
+        if group is not None:
             group["cases"][case_id] = (category, county)
             group["names"][name.strip()] += 1
-    return {key: g for key, g in groups.items() if len(g["cases"]) >= rule.min_cases}
+    return groups
 
 
 def _categories_text(by_category: Counter, english: bool, labels: dict[str, str]) -> str:

@@ -1,5 +1,5 @@
 """dashboard daily rollups and case search: dash_daily (new cases per Beijing day x county x category, for spike
-warnings) and dash_respondents (per respondent and day, for mass-dispute warnings); cases.search_vector (character
+warnings) and dash_respondents (one row per case and respondent as named, for mass-dispute warnings); cases.search_vector (character
 bigrams, app/cases/search.py) under a GIN index with the organisation id and stage (PostgreSQL, btree_gin; SQLite: a plain
 index of the same name and the column stays NULL), which also covers party names, so the trigram index on
 case_parties.name goes. Existing cases get their vector here, and the dashboard's
@@ -37,12 +37,13 @@ def upgrade():
     op.create_table('dash_respondents',
     sa.Column('month', sa.String(length=7), nullable=False),
     sa.Column('org_id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('day', sa.String(length=10), nullable=False),
-    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('id_number', sa.String(length=18), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('n', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('month', 'org_id', 'day', 'category', 'id_number', 'name', name=op.f('pk_dash_respondents'))
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('county', sa.String(length=6), nullable=False),
+    sa.PrimaryKeyConstraint('month', 'org_id', 'case_id', 'id_number', 'name', name=op.f('pk_dash_respondents'))
     )
     with op.batch_alter_table('dash_respondents', schema=None) as batch_op:
         batch_op.create_index('ix_dash_respondents_day', ['day'], unique=False)
