@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 BACKEND = os.environ.get("JIEFEN_TEST_DB", "sqlite")
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -191,3 +193,25 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_report_header(config):
     return f"jiefen test database backend: {BACKEND}"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr; errors are still logged."""
+
+    def log_request(self, code="-", size="-"):
+        pass
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """Base URL (http://127.0.0.1:<port>) of the test app served by a threaded server in a background thread:
+    for browsers, and for requests that must really overlap."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="jiefen-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -3,11 +3,9 @@ Debian's Chromium through Playwright's sync API. Never run `playwright install`:
 /usr/bin/chromium. Both backends run these tests (they use `app`); screenshots go to test-artifacts/."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,27 +23,6 @@ document.addEventListener('securitypolicyviolation', (e) => {
   window.__jiefenCsp(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${where}`);
 });
 """
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr; errors are still logged."""
-
-    def log_request(self, code="-", size="-"):
-        pass
-
-
-@pytest.fixture(scope="session")
-def live_server(app):
-    """Base URL (http://127.0.0.1:<port>) of the test app served in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="jiefen-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -1,29 +1,7 @@
-"""Fixtures of the reliability tests: the test app on a real socket, and residents made directly."""
+"""Fixtures of the reliability tests: residents made directly (the app on a real socket is live_server)."""
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code="-", size="-"):
-        pass
-
-
-@pytest.fixture(scope="session")
-def reliability_server(app):
-    """Base URL of the test app served by a threaded werkzeug server (concurrent requests really overlap)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="reliability-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture()

@@ -40,10 +40,10 @@ def _cases_of(app, user_id: int) -> list[int]:
     return ids
 
 
-def test_five_identical_concurrent_filings_make_one_case(app, reliability_server, make_resident):
+def test_five_identical_concurrent_filings_make_one_case(app, live_server, make_resident):
     user_id = make_resident("idem_five")
-    http = _login(reliability_server, "idem_five")
-    page = http.get(f"{reliability_server}/cases/new", timeout=10).text
+    http = _login(live_server, "idem_five")
+    page = http.get(f"{live_server}/cases/new", timeout=10).text
     form = {**FORM, "csrf_token": CSRF_RE.search(page).group(1),
             "idempotency_key": KEY_RE.search(page).group(1)}
     barrier, responses, clients = threading.Barrier(5), [], []
@@ -53,7 +53,7 @@ def test_five_identical_concurrent_filings_make_one_case(app, reliability_server
         client.cookies.update(http.cookies)  # the same browser: one session cookie, one rendered form
         clients.append(client)
         barrier.wait()
-        responses.append(client.post(f"{reliability_server}/cases/new", data=form, allow_redirects=False,
+        responses.append(client.post(f"{live_server}/cases/new", data=form, allow_redirects=False,
                                      timeout=30))
 
     threads = [threading.Thread(target=post) for _ in range(5)]
@@ -67,7 +67,7 @@ def test_five_identical_concurrent_filings_make_one_case(app, reliability_server
     assert [r.status_code for r in responses] == [302] * 5
     assert {r.headers["Location"] for r in responses} == {f"/cases/{cases[0]}/intake/2"}
     # The four that lost the race are told so on the page they land on; the winner, that its draft is saved.
-    pages = [client.get(f"{reliability_server}/cases/{cases[0]}/intake/2", timeout=10) for client in clients]
+    pages = [client.get(f"{live_server}/cases/{cases[0]}/intake/2", timeout=10) for client in clients]
     assert [p.status_code for p in pages] == [200] * 5
     assert sorted("此表单已经提交过" in p.text for p in pages) == [False, True, True, True, True]
     assert sum("已保存草稿" in p.text for p in pages) == 1
