@@ -20,6 +20,7 @@ from app.accounts.models import Role
 from app.analytics import queries, ratings
 from app.analytics.forms import DashboardFilterForm, RatingForm
 from app.analytics.queries import Scope
+from app.analytics.warnings import current_warnings
 from app.cases.models import Stage
 from app.cases.views import category_label, load_case
 from app.core.errors import DomainError
@@ -214,31 +215,20 @@ def overdue_panel(scope: Scope, limit: int | None) -> Panel:
     return Panel("overdue", gettext("超期督办"), tables, chart)
 
 
-def _current_warnings(scope: Scope) -> list[dict] | None:
-    """Early warnings (app/analytics/warnings.py); None while that module is not installed."""
-    try:
-        from app.analytics.warnings import current_warnings
-    except ImportError:
-        return None
-    return current_warnings(scope)
-
-
 SEVERITY = {"high": N_("高"), "medium": N_("中")}
 
 
 def warnings_panel(scope: Scope, limit: int | None) -> Panel:
-    items = _current_warnings(scope)
+    items = current_warnings(scope)
     rows = [[w["title"], gettext(SEVERITY.get(w.get("severity"), SEVERITY["medium"])), w["why"],
              w.get("region_label") or w.get("region") or "",
              category_label(w["category"]) if w.get("category") else "",
              [Link(f"#{cid}", url_for("cases.view_case", case_id=cid)) for cid in w.get("case_ids", [])]]
-            for w in items or []]
+            for w in items]
     panel = Panel("warnings", gettext("风险预警"), [Table(
         [gettext("预警"), gettext("级别"), gettext("依据"), gettext("地区"), gettext("纠纷类型"), gettext("相关案件")],
         rows[:limit], total=len(rows))])
-    if items is None:
-        panel.summary = gettext("预警模块尚未启用。")
-    elif not items:
+    if not items:
         panel.summary = gettext("当前没有预警。")
     return panel
 
