@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from app.agreements import (
     drafting,
@@ -149,9 +150,16 @@ def sign(case_id: int):
     if form.errors:
         form.password.data = ""
         return _page(case, sign_form=form, status=422)
-    signing.sign(case, current_user, shown, method=form.method.data, typed_name=form.typed_name.data,
-                 image_png=image, seen_hash=form.content_hash.data, ip_address=request.remote_addr)
-    db.session.commit()
+    try:
+        signing.sign(case, current_user, shown, method=form.method.data, typed_name=form.typed_name.data,
+                     image_png=image, seen_hash=form.content_hash.data, ip_address=request.remote_addr)
+        db.session.commit()
+    except IntegrityError:
+        # The same signer's other request (a double tap, a resent form) stored the signature a moment earlier:
+        # the unique (agreement, signer) constraint refused this copy. Show what was stored, not an error.
+        db.session.rollback()
+        flash(gettext("您已签署第 %(n)s 版调解协议。", n=shown.version), "info")
+        return redirect(url_for("agreements.agreement_page", case_id=case.id) + "#signatures")
     if shown.status == "signed":
         flash(gettext("调解协议已由各方签署完毕，并加盖印章，自即日起生效。"), "success")
     else:

@@ -183,3 +183,39 @@ def test_the_editor_keeps_the_version_under_review_until_saved(app, demo, make_w
     fields = editor_fields(mediator.get(f"/cases/{case_id}/agreement/edit").get_data(as_text=True))
     assert fields["terms-0-amount"] == "5000.00"
     assert [a["status"] for a in agreements(app, case_id)] == ["signing"]
+
+
+def test_five_simultaneous_sign_requests_store_one_signature_and_none_fails(app, demo, make_web, live_server):
+    """A double tap on a phone sends the same signature twice at once: one is stored, the others are answered
+    with the page (never a server error)."""
+    import threading
+
+    import requests
+
+    from tests.conftest import CSRF_RE
+
+    case_id, _applicant, _, _ = sent_case(app, make_web)
+    http = requests.Session()
+    token = CSRF_RE.search(http.get(f"{live_server}/login", timeout=10).text).group(1)
+    assert http.post(f"{live_server}/login", data={"username": "resident1", "password": "jiefen-demo",
+                                                    "csrf_token": token}, allow_redirects=False, timeout=10).status_code == 302
+    page = http.get(f"{live_server}/cases/{case_id}/agreement", timeout=10).text
+    form = {"method": "typed", "typed_name": "王秀英", "password": "jiefen-demo", "signature_data": "",
+            "content_hash": HASH_RE.search(page).group(1), "csrf_token": CSRF_RE.search(page).group(1)}
+    barrier, statuses = threading.Barrier(5), []
+
+    def post() -> None:
+        client = requests.Session()
+        client.cookies.update(http.cookies)
+        barrier.wait()
+        statuses.append(client.post(f"{live_server}/cases/{case_id}/agreement/sign", data=form,
+                                    allow_redirects=False, timeout=30).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == 5 and all(code < 500 for code in statuses), statuses
+    assert 302 in statuses
+    assert [(s["role"], s["typed_name"]) for s in signatures(app, case_id)] == [("applicant", "王秀英")]
