@@ -1,6 +1,7 @@
 """Configuration: the generated SECRET_KEY, production's refusals, database URL forms, .gitignore."""
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import stat
@@ -78,7 +79,8 @@ def test_production_refuses_flask_debug_from_the_environment(instance, monkeypat
 
 
 def test_production_starts_with_a_good_secret_key(instance):
-    application = create_app(config(instance, "production", SECRET_KEY=GOOD_KEY))
+    application = create_app(config(instance, "production", SECRET_KEY=GOOD_KEY,
+                                    DATA_KEYS="k1:" + base64.b64encode(secrets.token_bytes(32)).decode()))
     assert application.config["SECRET_KEY"] == GOOD_KEY and not application.debug
     assert application.config["SESSION_COOKIE_SECURE"] is True
     assert application.config["SESSION_COOKIE_HTTPONLY"] is True

@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.crypto import EncryptedString, blind_index_or_none
 from app.core.enums import LabelledEnum, enum_column
+from app.core.masking import mask_phone
 from app.core.time import utcnow
 from app.extensions import db
 
@@ -70,7 +72,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     display_name: Mapped[str] = mapped_column(sa.String(60))
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.resident)
-    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    phone: Mapped[str | None] = mapped_column(EncryptedString("users.phone"))  # encrypted at rest (core/crypto)
+    phone_bidx: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # blind index, follows `phone`
     email: Mapped[str | None] = mapped_column(sa.String(120))
     region_code: Mapped[str | None] = mapped_column(sa.String(12))
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
@@ -94,8 +97,17 @@ class User(UserMixin, db.Model):
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
 
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"
+
+
+@sa.event.listens_for(User.phone, "set")
+def _user_phone_set(target: User, value: str | None, oldvalue, initiator) -> None:
+    target.phone_bidx = blind_index_or_none("phone", value)
 
 
 class MediatorProfile(db.Model):

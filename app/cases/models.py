@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Organisation, Role, User
 from app.core.audit import GENESIS, chain_hash
+from app.core.crypto import EncryptedString, blind_index_or_none
 from app.core.enums import LabelledEnum, enum_column
+from app.core.masking import mask_id_number, mask_phone
 from app.core.time import utcnow
 from app.extensions import db
 
@@ -196,6 +198,12 @@ class Case(db.Model):
             user.role == Role.org_admin and self.organisation_id is not None
             and user.organisation_id == self.organisation_id)
 
+    def can_reveal_numbers(self, user: User) -> bool:
+        """Staff handling the case (its mediator, the organisation's admin, the admin, a clerk or arbitrator of its
+        court or commission) may have a party's full phone or ID number shown, with a reason, audited."""
+        staff = (Role.mediator, Role.org_admin, Role.admin, Role.court_clerk, Role.arbitrator)
+        return user.is_authenticated and user.role in staff and self.can_view(user)
+
     def can_assign(self, user: User) -> bool:
         """Assign from the triage queue, or reassign (with a reason) while mediation runs."""
         return (self.stage == Stage.mediate and self.status in (CaseStatus.awaiting_assignment, CaseStatus.in_progress)
@@ -239,8 +247,12 @@ class CaseParty(db.Model):
     role: Mapped[PartyRole] = mapped_column(enum_column(PartyRole, "party_role"))
     kind: Mapped[PartyKind] = mapped_column(enum_column(PartyKind, "party_kind"))
     name: Mapped[str] = mapped_column(sa.String(120))
-    phone: Mapped[str | None] = mapped_column(sa.String(20))
-    id_number: Mapped[str | None] = mapped_column(sa.String(18))
+    # Encrypted at rest (app/core/crypto.py); the blind indexes (HMAC of the normalised number) serve look-ups and
+    # follow the attributes by the "set" listeners below. Writers that bypass the ORM (COPY) compute them themselves.
+    phone: Mapped[str | None] = mapped_column(EncryptedString("case_parties.phone"))
+    id_number: Mapped[str | None] = mapped_column(EncryptedString("case_parties.id_number"))
+    phone_bidx: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    id_number_bidx: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     region_code: Mapped[str | None] = mapped_column(sa.String(12))
     address: Mapped[str | None] = mapped_column(sa.String(200))
     email: Mapped[str | None] = mapped_column(sa.String(120))
@@ -264,12 +276,21 @@ class CaseParty(db.Model):
 
     @property
     def masked_phone(self) -> str:
-        return f"{self.phone[:3]}****{self.phone[-4:]}" if self.phone and len(self.phone) >= 7 else (self.phone or "")
+        return mask_phone(self.phone)
 
     @property
     def masked_id_number(self) -> str:
-        n = self.id_number
-        return f"{n[:3]}{'*' * (len(n) - 7)}{n[-4:]}" if n and len(n) > 7 else (n or "")
+        return mask_id_number(self.id_number)
+
+
+@sa.event.listens_for(CaseParty.phone, "set")
+def _party_phone_set(target: CaseParty, value: str | None, oldvalue, initiator) -> None:
+    target.phone_bidx = blind_index_or_none("phone", value)
+
+
+@sa.event.listens_for(CaseParty.id_number, "set")
+def _party_id_number_set(target: CaseParty, value: str | None, oldvalue, initiator) -> None:
+    target.id_number_bidx = blind_index_or_none("id_number", value)
 
 
 class CaseEvent(db.Model):

@@ -35,7 +35,8 @@ def two_workers(app, tmp_path):
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": "redis://127.0.0.1:6379/0",
            "SOCKETIO_CHANNEL": f"jiefen-test-{secrets.token_hex(4)}", "SECRET_KEY": secrets.token_hex(16),
            "JIEFEN_INSTANCE_DIR": str(tmp_path), "JIEFEN_FILES_DIR": str(tmp_path / "files"),
-           "JIEFEN_CONFIG": "development"}
+           "JIEFEN_CONFIG": "development",
+           "JIEFEN_DATA_KEYS": (Path(app.instance_path) / "data.key").read_text()}  # same installation, same key
     log = open(tmp_path / "gunicorn.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--preload", "-k", "gthread", "--threads", "20", "-w", "2",
                              "-b", f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env, stdout=log,

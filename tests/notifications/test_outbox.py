@@ -72,7 +72,9 @@ def test_killed_sender_loses_nothing_and_repeats_at_most_the_message_in_flight(a
     command = [sys.executable, "-m", "tests.notifications.outbox_sender_process", database_url,
                str(file_channel)]
     sender = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env={**os.environ, "JIEFEN_INSTANCE_DIR": str(file_channel.parent)})
+                              env={**os.environ, "JIEFEN_INSTANCE_DIR": str(file_channel.parent),
+                                   # another process of the same installation: the same personal-data key
+                                   "JIEFEN_DATA_KEYS": (Path(app.instance_path) / "data.key").read_text()})
     try:
         deadline = time.monotonic() + 60
         while sum(_delivered(file_channel).values()) < 8:  # mid-way through its second batch of 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -203,7 +204,8 @@ def test_production_cookie_is_secure_httponly_lax_and_hsts_is_sent(app, demo, tm
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     prod = create_app({"ENV_NAME": "production", "SECRET_KEY": secrets.token_hex(32), "FILES_DIR": tmp_path,
                        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                       "RATELIMIT_STORAGE_URI": "memory://"})
+                       "RATELIMIT_STORAGE_URI": "memory://",
+                       "DATA_KEYS": (Path(app.instance_path) / "data.key").read_text()})  # the shared app's key
     try:
         client = prod.test_client()
         base = {"base_url": "https://jiefen.example"}

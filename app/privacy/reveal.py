@@ -1,0 +1,114 @@
+"""Audited reveal: staff handling a case see parties' numbers masked; the full number only on an explicit request
+with a reason, each one stored as a PiiReveal row that the organisation's admin can read."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext
+
+from app.accounts.models import Role, User
+from app.cases.models import Case, CaseParty
+from app.core.errors import DomainError
+from app.core.i18n import N_
+from app.extensions import db
+from app.privacy.reveal_models import PiiReveal
+
+# What may be revealed: the attribute of CaseParty, its label, the masked form's attribute.
+FIELDS = {"phone": (N_("手机号码"), "masked_phone"), "id_number": (N_("证件号码"), "masked_id_number")}
+# Why: the reasons a staff member may choose from (PIPL: a specific purpose), each with free text besides.
+REASONS = {
+    "contact": N_("联系当事人（平台通知未送达）"),
+    "identity": N_("核实当事人身份"),
+    "service": N_("送达法律文书"),
+    "legal": N_("法院、仲裁机构依法调取"),
+    "other": N_("其他（请在说明中写明）"),
+}
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Revealable:
+    """One number a staff member may ask to see: its party, field, label and masked form."""
+
+    party: CaseParty
+    field: str
+    label: str
+    masked: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.party.id}:{self.field}"
+
+
+def revealable(case: Case) -> list[Revealable]:
+    """Every number on the case's parties, masked, in the parties' order."""
+    out = []
+    for party in sorted(case.parties, key=lambda p: (p.role.value != "applicant", p.id)):
+        for field, (label, masked_attr) in FIELDS.items():
+            if getattr(party, field):
+                out.append(Revealable(party, field, gettext(label), getattr(party, masked_attr)))
+    return out
+
+
+def find(case: Case, key: str | None) -> Revealable | None:
+    """The revealable number named by "<party id>:<field>", if the case has it."""
+    return next((r for r in revealable(case) if r.key == key), None)
+
+
+def reveal(case: Case, key: str, user: User, reason_code: str, reason_text: str, ip: str | None) -> str:
+    """Record who saw which number of which party, why and from where (flush only); return the full number."""
+    if not case.can_reveal_numbers(user):
+        raise DomainError(gettext("您无权查看当事人的完整号码。"), 403)
+    target = find(case, key)
+    if target is None:
+        raise DomainError(gettext("没有这个号码。"), 404)
+    if reason_code not in REASONS or not (reason_text or "").strip():
+        raise DomainError(gettext("请选择查看原因并填写说明。"), 422)
+    db.session.add(PiiReveal(user_id=user.id, role=user.role.value, case_id=case.id, party_id=target.party.id,
+                             organisation_id=case.organisation_id, field=target.field, reason_code=reason_code,
+                             reason_text=reason_text.strip()[:500], ip=(ip or None) and ip[:45]))
+    db.session.flush()
+    return getattr(target.party, target.field)
+
+
+def log_query(viewer: User):
+    """The reveals viewer may read, newest first: all for the admin; for an organisation's admin, those on the
+    organisation's cases and those its own members made (e.g. at another body)."""
+    stmt = sa.select(PiiReveal).order_by(PiiReveal.created_at.desc(), PiiReveal.id.desc())
+    if viewer.role == Role.admin:
+        return stmt
+    if viewer.role == Role.org_admin and viewer.organisation_id is not None:
+        members = sa.select(User.id).where(User.organisation_id == viewer.organisation_id)
+        return stmt.where(sa.or_(PiiReveal.organisation_id == viewer.organisation_id,
+                                 PiiReveal.user_id.in_(members)))
+    return None
+
+
+@dataclass(frozen=True)
+class LogPage:
+    rows: list[PiiReveal]
+    page: int
+    pages: int
+    total: int
+
+
+def log_page(viewer: User, page: int) -> LogPage | None:
+    """One page of the reveal log for viewer (None: not theirs to read)."""
+    stmt = log_query(viewer)
+    if stmt is None:
+        return None
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(stmt.options(sa.orm.joinedload(PiiReveal.user))
+                              .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return LogPage(list(rows), page, pages, total)
+
+
+def reason_label(code: str) -> str:
+    return gettext(REASONS[code]) if code in REASONS else code
+
+
+def field_label(field: str) -> str:
+    return gettext(FIELDS[field][0]) if field in FIELDS else field
