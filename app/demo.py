@@ -59,9 +59,12 @@ USERS = [
     ("court1", "镜湖法院立案庭", Role.court_clerk, "court", COUNTY, None),
     ("admin", "综治中心赵主任", Role.admin, None, COUNTY, None),
     ("court2", "弋江法院立案庭", Role.court_clerk, "court2", "340203", None),  # last: earlier users keep their demo phone numbers
+    ("resident3", "赵小梅", Role.resident, None, VILLAGE_A1, None),  # has not agreed to the privacy rules yet
 ]
+# Residents who have agreed to the current personal-information rules (resident3 has not: the consent page shows).
+CONSENTED_RESIDENTS = ("resident1", "resident2")
 DEMO_LOGINS = [(u[0], u[2].value, dict((o[0], o[1]) for o in ORGANISATIONS).get(u[3], "")) for u in USERS
-               if u[0] in {"resident1", "resident2", "grid1", "mediator1", "orgadmin1", "arbitrator1", "court1", "admin"}]
+               if u[0] in {"resident1", "resident2", "resident3", "grid1", "mediator1", "orgadmin1", "arbitrator1", "court1", "admin"}]
 
 
 def _get_or_create_orgs() -> dict[str, Organisation]:
@@ -97,12 +100,22 @@ def seed_demo(password: str) -> bool:
     """Create what is missing; return True when the demo cases were created now."""
     orgs = _get_or_create_orgs()
     users = _get_or_create_users(orgs, password)
+    _seed_consents(users)
     if db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.filed_by_id == users["resident1"].id)):
         seed_signed_agreement()  # demo databases made before agreements existed get theirs now
         return False
     _seed_cases(users, orgs)
     seed_signed_agreement()
     return True
+
+
+def _seed_consents(users: dict[str, User]) -> None:
+    from app.privacy.consent import has_current_consent, record_consent
+
+    db.session.flush()
+    for username in CONSENTED_RESIDENTS:
+        if not has_current_consent(users[username]):
+            record_consent(users[username])
 
 
 def _file(users, title, category, description, *, amount=None, respondent=("李建国", PartyKind.person, "resident2"),

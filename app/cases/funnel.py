@@ -88,6 +88,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 BY_ACTION = {t.action: t for t in TRANSITIONS}
 # Actions that are recorded in the history but are not funnel steps.
 OTHER_ACTIONS = {"draft": ("开始填写纠纷", "Started the intake"), "file": ("提交纠纷", "Filed"), "edit": ("修改案件信息", "Edited"),
+                 "personal_data_purged": ("保存期限届满，个人信息已清除", "Personal data purged after the retention period"),
                  "add_evidence": ("上传证据", "Evidence added"), "imported": ("从案件包导入", "Imported from a case bundle"),
                  "session_scheduled": ("安排调解会议", "Session scheduled"), "session_cancelled": ("取消调解会议", "Session cancelled"),
                  "respondent_accepted": ("被申请人同意调解", "The respondent agreed to mediate"),

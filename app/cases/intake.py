@@ -13,6 +13,7 @@ from app.cases.rules import Rules
 from app.core.errors import DomainError
 from app.core.time import utcnow
 from app.extensions import db
+from app.privacy import consent
 
 DRAFT_FIELDS = {"title", "description", "desired_outcome", "began_on", "learned_on", "category", "amount",
                 "has_arbitration_agreement", "region_code"}
@@ -65,7 +66,13 @@ def save_parties(case: Case, editor: User, seen_version, applicant: PartyData, r
     db.session.flush()
 
 
-def submit(case: Case, user: User, rules: Rules, seen_version, on_behalf: bool):
-    """Submit the draft for assessment (the funnel's guards say what is still missing)."""
+def submit(case: Case, user: User, rules: Rules, seen_version, on_behalf: bool, consent_method: str | None = None):
+    """Submit the draft for assessment (the funnel's guards say what is still missing). A grid worker filing for a
+    resident records, on a consent row of its own, that the resident consented in person and how."""
     reason = gettext("网格员代为申请，居民本人已当面确认。") if on_behalf else None
-    return operations.transition(case, "assess", user, rules, reason=reason, seen_version=seen_version)
+    event = operations.transition(case, "assess", user, rules, reason=reason, seen_version=seen_version)
+    if on_behalf:
+        applicant = case.applicants[0] if case.applicants else None
+        consent.record_consent(applicant.user if applicant else None, method=consent_method or "in_person_signed",
+                               recorded_by=user, case_id=case.id, subject_name=applicant.name if applicant else None)
+    return event

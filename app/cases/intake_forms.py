@@ -109,21 +109,45 @@ class EvidenceStepForm(WizardForm):
         Optional(), Length(max=200, message=lazy_gettext("最多 200 字。"))])
 
 
+CONSENT_METHOD_CHOICES = (
+    ("", lazy_gettext("请选择")),
+    ("in_person_signed", lazy_gettext("居民本人阅读后在纸质同意书上签字")),
+    ("in_person_read_aloud", lazy_gettext("网格员当面宣读，居民本人口头同意")),
+)
+
+
 class ReviewForm(WizardForm):
     truthful = BooleanField(lazy_gettext("我确认以上内容真实，知道提交后调解组织会联系被申请人。"))
     resident_confirmed = BooleanField(lazy_gettext("居民本人已当面核对以上内容，同意由网格员代为申请。"))
+    # A grid worker filing for a resident records the resident's own consent to the personal-information rules.
+    resident_consented = BooleanField(lazy_gettext("居民本人已知悉《个人信息处理规则》，并逐项同意其中的各项用途。"))
+    consent_method = SelectField(lazy_gettext("居民如何表示同意"), choices=[], validators=[Optional()])
 
     def __init__(self, *args, on_behalf: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.on_behalf = on_behalf
+        self.consent_method.choices = select_choices(CONSENT_METHOD_CHOICES)
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
+        if self.nav.data == "submit" and self.on_behalf:
+            ok = self._check_resident_consent() and ok
         if self.nav.data == "submit" and not self.truthful.data:
             self.truthful.errors = list(self.truthful.errors) + [gettext("请勾选确认后再提交。")]
             ok = False
         if self.nav.data == "submit" and self.on_behalf and not self.resident_confirmed.data:
             self.resident_confirmed.errors = list(self.resident_confirmed.errors) + [
                 gettext("网格员代为申请，须居民本人当面确认。")]
+            ok = False
+        return ok
+
+    def _check_resident_consent(self) -> bool:
+        ok = True
+        if not self.resident_consented.data:
+            self.resident_consented.errors = list(self.resident_consented.errors) + [
+                gettext("须记录居民本人对个人信息处理规则的同意。")]
+            ok = False
+        if self.consent_method.data not in {"in_person_signed", "in_person_read_aloud"}:
+            self.consent_method.errors = list(self.consent_method.errors) + [gettext("请选择居民表示同意的方式。")]
             ok = False
         return ok

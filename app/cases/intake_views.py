@@ -25,6 +25,8 @@ from app.core import idempotency
 from app.core.errors import DomainError, TransitionRefused
 from app.core.storage import storage
 from app.extensions import db
+from app.privacy import consent
+from app.privacy.consent_views import consent_redirect
 
 LAST_STEP = len(STEPS)
 
@@ -54,6 +56,8 @@ def _render(step: int, form, case: Case | None, status: int | None = None, **ext
 def new_case():
     """Step 1 of a new dispute; the draft is created when it is saved."""
     _filer_only()
+    if request.method == "GET" and _needs_consent():
+        return consent_redirect(_here())
     form = WhatHappenedForm()
     if request.method == "GET":
         form.description.data = request.args.get("q", "")[:10000] or None
@@ -65,6 +69,8 @@ def new_case():
         case = intake.start_draft(current_user, form.title.data, form.description.data, form.desired_outcome.data,
                                   form.began_on.data, form.learned_on.data)
         target = _next_url(case, 1, form.nav.data)
+        if _needs_consent():  # the consent lapsed while the page was open: the draft is kept, consent comes next
+            target = url_for("privacy.consent_page", next=target)
         idempotency.record(target)
         db.session.commit()
         flash(gettext("已保存草稿，您可以随时回来继续填写。"), "success")
@@ -84,7 +90,28 @@ def intake_step(case_id: int, step: int):
     handler = {1: _what_happened, 2: _category, 3: _parties, 4: _evidence, 5: _review}.get(step)
     if handler is None:
         abort(404)
-    return handler(case)
+    if not _needs_consent():
+        return handler(case)
+    # No consent to the current rules (never given, withdrawn, or a new version): every page of the wizard first
+    # asks for it and comes back. A save posted from a page opened before is kept (the draft loses nothing) and
+    # leads to the consent page; submitting, which files the case, waits until the consent is there.
+    if request.method == "GET" or request.form.get("nav") == "submit":
+        return consent_redirect(url_for("cases.intake_step", case_id=case.id, step=step) if request.method == "POST"
+                                else _here())
+    response = handler(case)
+    if not isinstance(response, tuple) and response.status_code in (302, 303):
+        return consent_redirect(response.location)
+    return response
+
+
+def _needs_consent() -> bool:
+    """A resident files only under their consent to the current personal-information rules (grid workers record
+    the resident's consent on the review step instead)."""
+    return current_user.role == Role.resident and not consent.has_current_consent(current_user)
+
+
+def _here() -> str:
+    return request.full_path if request.query_string else request.path
 
 
 def _what_happened(case: Case):
@@ -180,7 +207,8 @@ def _review(case: Case):
         if form.nav.data != "submit":
             return redirect(_next_url(case, 5, form.nav.data))
         try:
-            intake.submit(case, current_user, current_rules(), form.version.data, on_behalf)
+            intake.submit(case, current_user, current_rules(), form.version.data, on_behalf,
+                          form.consent_method.data or None)
         except TransitionRefused as exc:
             if exc.status_code != 409:
                 raise

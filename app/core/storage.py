@@ -45,6 +45,14 @@ class FileStorage:
         """Open a stored file by its key (a SHA-256 or a random name)."""
         return self._path(key).open("rb")
 
+    def delete(self, key: str) -> bool:
+        """Remove a stored file (retention); False when it was already gone."""
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
 

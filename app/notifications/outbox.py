@@ -104,7 +104,11 @@ class ConsoleBackend:
     """Development backend: prints each message instead of sending it. Never touches the network."""
 
     def send(self, message: OutboxMessage) -> None:
-        click.echo(f"--- {message.channel} to {message.to} ---\n{message.subject}\n{message.body}\n")
+        # A console is a log: the recipient is masked and numbers in the text are replaced (app/privacy).
+        from app.privacy.logging_filter import masked_recipient, redact
+
+        click.echo(f"--- {message.channel} to {masked_recipient(message.channel, message.to)} ---\n"
+                   f"{redact(message.subject)}\n{redact(message.body)}\n")
 
 
 class FileBackend:

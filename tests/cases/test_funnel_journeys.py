@@ -36,7 +36,8 @@ def file_dispute(web, title, category, description, **extra):
     case_id = int(re.search(r"/cases/(\d+)/intake/2$", resp.headers["Location"]).group(1))
     _wizard_post(web, f"/cases/{case_id}/intake/2", by_step[2])
     _wizard_post(web, f"/cases/{case_id}/intake/3", by_step[3])
-    confirm = {"nav": "submit", "truthful": "y", **({"resident_confirmed": "y"} if "applicant_name" in values else {})}
+    on_behalf = {"resident_confirmed": "y", "resident_consented": "y", "consent_method": "in_person_signed"}
+    confirm = {"nav": "submit", "truthful": "y", **(on_behalf if "applicant_name" in values else {})}
     resp = _wizard_post(web, f"/cases/{case_id}/intake/5", confirm)
     assert resp.headers["Location"].endswith(f"/cases/{case_id}")
     return case_id

@@ -125,7 +125,10 @@ def test_grid_worker_files_with_the_residents_confirmation(app, demo, make_web):
                                         "respondent1-kind": "person", "respondent1-name": "租客吴某"}).status_code == 302
     unconfirmed = post_step(grid, case_id, 5, {"nav": "submit", "truthful": "y"})
     assert unconfirmed.status_code == 422 and "须居民本人当面确认" in unconfirmed.get_data(as_text=True)
-    done = post_step(grid, case_id, 5, {"nav": "submit", "truthful": "y", "resident_confirmed": "y"})
+    no_consent = post_step(grid, case_id, 5, {"nav": "submit", "truthful": "y", "resident_confirmed": "y"})
+    assert no_consent.status_code == 422 and "须记录居民本人对个人信息处理规则的同意" in no_consent.get_data(as_text=True)
+    done = post_step(grid, case_id, 5, {"nav": "submit", "truthful": "y", "resident_confirmed": "y",
+                                        "resident_consented": "y", "consent_method": "in_person_signed"})
     assert done.status_code == 302
     page = grid.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "张大爷" in page and "13905531111" in page  # the filer sees the resident's number in full

@@ -171,3 +171,22 @@ def test_payloads_typed_into_the_forms_stay_text_and_open_no_dialog(browser, liv
             context.close()
     assert dialogs == [], dialogs
     assert problems_seen == [], problems_seen  # an injected handler or script would be a CSP violation here
+
+
+# --- consent: a resident who has not agreed yet is asked before filing, ticks each purpose, and goes on -----------
+
+def test_a_new_resident_ticks_the_consent_page_before_filing(page, login, live_server, demo, browser_problems):
+    login("resident3")
+    page.goto("/cases/new?q=楼上漏水")
+    assert "/privacy/consent" in page.url
+    assert "个人信息处理规则（第 1 版）" in page.inner_text("h1")
+    boxes = page.locator("input[name=purpose]")
+    assert boxes.count() == 3
+    boxes.nth(0).check()
+    _submit(page, page.get_by_role("button", name="同意并继续"))
+    assert "/privacy/consent" in page.url and "提交纠纷需要此项同意" in page.inner_text("body")  # one is not enough
+    for i in range(boxes.count()):
+        boxes.nth(i).check()
+    _submit(page, page.get_by_role("button", name="同意并继续"))
+    assert "/cases/new" in page.url and page.input_value("#description") == "楼上漏水"
+    assert browser_problems.all() == []

@@ -42,8 +42,9 @@ JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below]]]] =
         ("my-cases", "/my/cases"), ("case", Follow(r"^/cases/\d+$", SIGNED_AGREEMENT_CASE)),
         ("agreement", Below("/agreement")), ("assessment", Below("/assessment")),
         ("intake-1", "/cases/new"), ("consult", "/consult?q=工资拖欠"), ("notifications", "/notifications"),
-        ("password", "/account/password"),
+        ("password", "/account/password"), ("privacy", "/account/privacy"),
     ]),
+    "new-resident": ("resident3", [("consent", "/privacy/consent?next=/cases/new")]),
     "grid-worker": ("grid1", [("my-cases", "/my/cases"), ("intake-1", "/cases/new"), ("consult", "/consult")]),
     "mediator": ("mediator1", [
         ("inbox", "/mediator/inbox"), ("case", Follow(r"^/cases/\d+$")), ("room", Follow(r"^/cases/\d+/room$")),

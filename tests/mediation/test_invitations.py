@@ -188,7 +188,8 @@ def test_outbox_send_prints_through_the_console_backend_and_marks_sent(app, demo
     _, case_id = _case_in_mediation(make_web)
     result = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
-    assert "sms to 13905539876" in result.output and "/invitations/" in result.output
+    assert "sms to 139****9876" in result.output and "/invitations/" in result.output  # the recipient masked
+    assert "13905539876" not in result.output
     _, msgs = _rows(app, case_id)
     assert msgs and all(m.sent_at is not None and m.attempts == 1 for m in msgs)
     again = app.test_cli_runner().invoke(args=["outbox", "send"])

@@ -11,9 +11,11 @@ def make_resident(app):
     def _make(username: str, email: str | None = None) -> int:
         from app.accounts.operations import register_resident
         from app.extensions import db
+        from app.privacy.consent import record_consent
 
         with app.app_context():
             user = register_resident(username, "jiefen-demo", f"居民{username}", "13900000001", email)
+            record_consent(user)  # agreed to the personal-information rules, as before filing
             db.session.commit()
             user_id = user.id
             db.session.remove()

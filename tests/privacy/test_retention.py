@@ -1,0 +1,135 @@
+"""The retention purge: a dry run counts, a run removes names, numbers, texts and files of cases that ended long
+ago, keeps the skeleton and the SHA-256s, extends the hash chain (which still verifies), a second run does nothing,
+and the purged case's pages say so."""
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.agreements.models import Agreement, AgreementSignature
+from app.cases.models import Case, CaseEvent, CaseParty, EvidenceFile
+from app.cases.operations import verify_chain
+from app.core.storage import storage
+from app.core.time import utcnow
+from app.demo import signed_agreement_case_id
+from app.documents.models import Document
+from app.extensions import db
+from app.privacy.consent_models import PersonalDataPurge, PurgedFile
+
+EVIDENCE = b"%PDF-1.4 evidence of the parking quarrel"
+REPORT = b"%PDF-1.4 an issued assessment report"
+
+
+@pytest.fixture()
+def old_case(app, demo):
+    """The demo's settled parking case (signed agreement: frozen rows), closed 400 days ago, with a stored
+    evidence file and an issued document."""
+    with app.app_context():
+        case = db.session.get(Case, signed_agreement_case_id())
+        files = storage()
+        key = files.put_random(EVIDENCE)
+        db.session.add(EvidenceFile(case_id=case.id, uploaded_by_id=case.filed_by_id, original_name="王秀英车位照片.pdf",
+                                    content_type="application/pdf", size_bytes=len(EVIDENCE),
+                                    sha256=hashlib.sha256(EVIDENCE).hexdigest(), storage_key=key,
+                                    description="李建国的电动车停在我家车位"))
+        db.session.add(Document(kind="assessment_report", case_id=case.id, template="assessment/report_pdf.html",
+                                sha256=files.put(REPORT), size_bytes=len(REPORT)))
+        case.parties[0].id_number = "11010519491231002X"
+        db.session.flush()
+        db.session.execute(sa.update(Case).where(Case.id == case.id).values(
+            closed_at=utcnow() - timedelta(days=400)).execution_options(synchronize_session=False))
+        db.session.commit()
+        case_id = case.id
+        db.session.remove()
+    return case_id, key
+
+
+def _purge(app, *args):
+    result = app.test_cli_runner().invoke(args=["privacy", "purge", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_dry_run_counts_and_changes_nothing(app, old_case):
+    case_id, key = old_case
+    out = _purge(app, "--dry-run", "--days", "365")
+    assert "1 case(s) would be purged (dry run) (retention 365 days)" in out and "files 2" in out
+    assert "agreement_signatures 3" in out and "case_parties 2" in out
+    with app.app_context():
+        assert db.session.get(Case, case_id).title == "车位被邻居长期占用"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PersonalDataPurge)) == 0
+        assert storage().exists(key)
+    assert "0 case(s) would be purged" in _purge(app, "--dry-run", "--days", "500")
+
+
+def test_purge_removes_personal_data_keeps_the_skeleton_and_the_chain_verifies(app, old_case):
+    case_id, key = old_case
+    out = _purge(app, "--days", "365", "--batch-size", "1")
+    assert "1 case(s) purged (retention 365 days)" in out and "files 2" in out
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert (case.title, case.description, case.desired_outcome) == ("（已清除）", "（已清除）", None)
+        assert case.category == "neighbour" and case.stage.value == "closed" and case.status.value == "settled"
+        assert case.region_code and case.closed_at and case.mediator_id
+        parties = db.session.scalars(sa.select(CaseParty).where(CaseParty.case_id == case_id)).all()
+        assert sorted(p.name for p in parties) == ["申请人（已清除）", "被申请人（已清除）"]
+        assert all(p.phone is None and p.id_number is None and p.address is None and p.email is None for p in parties)
+        evidence = db.session.scalars(sa.select(EvidenceFile).where(EvidenceFile.case_id == case_id)).one()
+        assert evidence.original_name == "（已清除）" and evidence.description is None and len(evidence.sha256) == 64
+        assert not storage().exists(key) and not storage().exists(
+            db.session.scalars(sa.select(Document.sha256).where(Document.case_id == case_id)).one())
+        gone = db.session.scalars(sa.select(PurgedFile).where(PurgedFile.case_id == case_id)).all()
+        assert sorted(f.kind for f in gone) == ["document", "evidence"] and all(f.purged_at for f in gone)
+        agreement = db.session.scalars(sa.select(Agreement).where(Agreement.case_id == case_id)).one()
+        assert agreement.facts == "（已清除）" and agreement.terms == [] and agreement.signed_at is not None
+        signatures = db.session.scalars(sa.select(AgreementSignature).where(
+            AgreementSignature.agreement_id == agreement.id)).all()
+        assert {s.typed_name for s in signatures} == {"（已清除）"} and all(s.ip_address is None for s in signatures)
+        last = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case_id)
+                                  .order_by(CaseEvent.seq.desc()).limit(1)).one()
+        assert last.action == "personal_data_purged" and "365" in last.reason
+        checked, broken = verify_chain()
+        assert broken is None and checked > 10
+        row = db.session.scalars(sa.select(PersonalDataPurge).where(PersonalDataPurge.case_id == case_id)).one()
+        assert row.retention_days == 365 and row.counts["agreements"] == 1
+        # The signed agreement's triggers are back: raw SQL still cannot change it.
+        with pytest.raises(sa.exc.DBAPIError):
+            with db.engine.begin() as conn:
+                conn.execute(sa.update(Agreement.__table__).where(Agreement.id == agreement.id).values(summary="x"))
+    assert "0 case(s) purged" in _purge(app, "--days", "365")  # idempotent
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent).where(
+            CaseEvent.case_id == case_id, CaseEvent.action == "personal_data_purged")) == 1
+
+
+def test_purged_case_pages_say_so(app, old_case, make_web):
+    case_id, _ = old_case
+    _purge(app, "--days", "365")
+    with app.app_context():
+        evidence_id = db.session.scalars(sa.select(EvidenceFile.id).where(EvidenceFile.case_id == case_id)).one()
+    web = make_web()
+    web.login("resident1")
+    page = web.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and "超过个人信息保存期限" in page.get_data(as_text=True)
+    assert "申请人（已清除）" in page.get_data(as_text=True) and "邻居长期把电动车" not in page.get_data(as_text=True)
+    for url in (f"/cases/{case_id}/evidence/{evidence_id}", f"/cases/{case_id}/assessment.pdf",
+                f"/cases/{case_id}/agreement.pdf", f"/cases/{case_id}/agreement"):
+        resp = web.get(url)
+        assert resp.status_code == 410, url
+        assert "已按规定清除" in resp.get_data(as_text=True)
+    outsider = make_web()
+    outsider.login("resident3")
+    assert outsider.get(f"/cases/{case_id}/evidence/{evidence_id}").status_code == 404
+
+
+def test_open_and_recent_cases_are_not_touched(app, demo):
+    out = _purge(app, "--days", "0")  # every ended demo case, even those closed today
+    with app.app_context():
+        open_titles = db.session.scalars(sa.select(Case.title).where(Case.stage != "closed")).all()
+        assert "（已清除）" not in open_titles
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PersonalDataPurge)) >= 2
+        assert verify_chain()[1] is None
+    assert "case(s) purged (retention 0 days)" in out
