@@ -1,12 +1,17 @@
-"""`flask seed-bulk`: realistic synthetic cases, fast (PostgreSQL: COPY through psycopg; SQLite: executemany).
+"""`flask seed-bulk`: realistic synthetic cases, fast (PostgreSQL: parallel COPY, see bulk_load; SQLite: executemany).
 
 Six counties of 芜湖市 with mediation committees on three tiers plus county trade bodies, mediators, arbitration
 bodies and courts (created once, by name); then N cases over the last three years (more recent ones weigh more,
 fewer at weekends and around the Spring Festival, more labour cases before it), categories weighted like real
-dispute statistics, one applicant and one respondent each (companies repeat: a few employers owe many workers), a
-path through the funnel drawn per category (labour: arbitration before court; family: never arbitration), cut at
-the present, so old cases are finished and recent ones are under way. Every event carries a valid hash chain
-(`fast_canonical` gives byte-identical JSON to app.core.audit.canonical); closed cases are sometimes rated.
+dispute statistics, one applicant and one respondent each (companies repeat: a few employers owe many workers, often
+named with their credit code), a path through the funnel drawn per category (labour: arbitration before court;
+family: never arbitration), cut at the present, so old cases are finished and recent ones are under way. Every
+event carries a valid hash chain (`fast_canonical` gives byte-identical JSON to app.core.audit.canonical); closed
+cases are sometimes rated. Phones and codes are stored encrypted with their blind indexes (`pii_pools`).
+
+The rate returned (cases/s) is the case count over the wall time of the whole call: the world, generation, the
+load, the index rebuild and VACUUM ANALYZE, i.e. until the data is committed, indexed and analysed; the dashboard
+rollups are refreshed afterwards by the CLI command and timed separately.
 """
 from __future__ import annotations
 
@@ -19,31 +24,34 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.analytics import bulk_load
 from app.analytics.bulk_story import Story
 from app.analytics.bulk_world import (
     CATEGORY_WEIGHTS,
+    COMPANIES,
     COMPANY_RESPONDENTS,
     COMPANY_WORDS,
     COUNTIES,
     COUNTY_WEIGHTS,
+    DAY,
     DEFAULT_TEXT,
+    EPOCH,
     GIVEN,
     SURNAMES,
     TEXTS,
     TRADE,
     _name,
+    _round_amount,
     build_world,
+    filing_times,
+    pii_pools,
 )
 from app.cases.models import GENESIS_HASH
 from app.cases.rules import current_rules
-from app.cases.search import next_position, tsvector_literal
+from app.cases.search import next_position, runs, tsvector_literal
 from app.core.time import utcnow
 from app.escalation.litigation_rules import current_litigation_rules
 from app.extensions import db
-
-DAY = 86400
-YEARS_BACK = 3
-EPOCH = datetime(2000, 1, 1)  # times are handled as float seconds since EPOCH (naive UTC) while generating
 
 # --- the canonical JSON of an event, fast ---------------------------------------------------------------------
 _QUOTED: dict = {None: "null"}
@@ -67,6 +75,20 @@ def fast_canonical(case_id: int, seq: int, actor_id: int | None, action: str, fr
             f'"reason":{_q(reason)},"seq":{seq},"to_stage":{_q(to_stage)},"to_status":{_q(to_status)}}}')
 
 
+_CLOCK = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]  # "HH:MM:SS" by second of day
+
+
+def _name_shape(name: str) -> tuple[list[tuple[str, int]], str, int]:
+    """A name's part of tsvector_literal independent of where it starts: (quoted bigram, offset) pairs, its single
+    characters as literal text, and how many positions it takes (next_position's step)."""
+    bigrams, offset = [], 0
+    for run in runs(name):
+        bigrams.extend((f"'{run[i:i + 2]}'", offset + i) for i in range(len(run) - 1))
+        offset += len(run)
+    chars = " ".join(f"'{c}'" for c in sorted({c for run in runs(name) for c in run}))
+    return bigrams, chars, offset
+
+
 # --- rows -------------------------------------------------------------------------------------------------------
 class Generator:
     """Rows for cases and what hangs off them, as tuples in the column orders of COLUMNS."""
@@ -81,30 +103,30 @@ class Generator:
         self.villages_by_county = {c: [v for v in world["village_codes"] if v.startswith(c)] for c in counties}
         self.counties = counties
         self.companies = [f"芜湖{rng.choice(SURNAMES)}{rng.choice(GIVEN)}{rng.choice(COMPANY_WORDS)}有限公司"
-                          for _ in range(30000)]
+                          for _ in range(COMPANIES)]
         # Repeat respondents: company i is picked with weight 1/(i+10) (a few employers owe many workers).
         self.company_cum = list(itertools.accumulate(1 / (i + 10) for i in range(len(self.companies))))
+        self.company_index = range(len(self.companies))
         self.people = [_name(rng) for _ in range(20000)]
         self.causes = {c: (lit[0].code, lit[0].name) for c in cats if (lit := litigation.causes_for(c))}
         self.bases = {c: litigation.bases_for(c)[0].key for c in cats}
         self.day_text: dict[int, str] = {}
         self.vectors: dict[tuple, tuple[str, int]] = {}
+        self.name_shapes: dict[str, tuple] = {}
 
     def iso(self, seconds: float) -> str:
         """The database's text of a time (space-separated, microseconds; canonical JSON has a T instead): the same
-        text as datetime.isoformat, without building a datetime (the date part is remembered per day)."""
-        micro = round(seconds * 1_000_000)
-        day, micro = divmod(micro, 86_400_000_000)
+        text as datetime.isoformat, without building a datetime (day prefixes and clock texts are looked up)."""
+        day, micro = divmod(round(seconds * 1_000_000), 86_400_000_000)
         prefix = self.day_text.get(day)
         if prefix is None:
             prefix = self.day_text[day] = (self.epoch + timedelta(days=day)).strftime("%Y-%m-%d ")
         second, micro = divmod(micro, 1_000_000)
-        minute, second = divmod(second, 60)
-        hour, minute = divmod(minute, 60)
-        return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}"
+        return f"{prefix}{_CLOCK[second]}.{micro:06d}"
 
     def search_vector(self, title: str, description: str, number: str | None, names: tuple[str, str]) -> str | None:
-        """cases.search_vector as text (PostgreSQL); title and description repeat, so their part is remembered."""
+        """cases.search_vector as text (PostgreSQL): tsvector_literal(title, description, number, *names), built from
+        remembered parts (title and description repeat; a name's bigrams are shifted to where it starts)."""
         if not self.pg:
             return None
         key = (title, description, number)
@@ -113,7 +135,16 @@ class Generator:
             head = (tsvector_literal(title, description, number), next_position(title, description, number))
             if len(self.vectors) < 200_000:
                 self.vectors[key] = head
-        return f"{head[0]} {tsvector_literal(*names, start=head[1])}"
+        parts, start = [head[0]], head[1]
+        for name in names:
+            shape = self.name_shapes.get(name)
+            if shape is None:
+                shape = self.name_shapes[name] = _name_shape(name)
+            bigrams, chars, length = shape
+            parts.extend(f"{lexeme}:{start + offset}" for lexeme, offset in bigrams)
+            parts.append(chars)
+            start += length
+        return " ".join(parts)
 
     def chunk(self, first_case: int, starts: list[float], agreement_base: int) -> dict:
         """Rows of len(starts) cases with ids from first_case, filed at `starts` (seconds since EPOCH, ascending,
@@ -206,14 +237,21 @@ class Generator:
             state["closed"] = self.iso(t)
 
     def parties(self, case_id: int, category: str | None, village: str, out: dict) -> tuple[str, str]:
-        rng, rows = self.rng, out["case_parties"]
+        """The applicant (a person with a phone) and the respondent (a repeat employer, often with its credit code,
+        or a person); phones and codes come encrypted with their blind indexes from the pools (see pii_pools)."""
+        rng, rows, pii = self.rng, out["case_parties"], self.world["pii"]
         company = category in COMPANY_RESPONDENTS and rng.random() < 0.85
-        respondent = (rng.choices(self.companies, cum_weights=self.company_cum)[0] if company
-                      else rng.choice(self.people))
         applicant = rng.choice(self.people)
-        rows.append((case_id, "applicant", "person", applicant, f"13{rng.randint(100000000, 999999999)}", village,
-                     None))
-        rows.append((case_id, "respondent", "organisation" if company else "person", respondent, None, village, None))
+        phone, phone_bidx = rng.choice(pii["phones"])
+        rows.append((case_id, "applicant", "person", applicant, phone, phone_bidx, None, None, village, None))
+        if company:
+            index = rng.choices(self.company_index, cum_weights=self.company_cum)[0]
+            respondent = self.companies[index]
+            code, code_bidx = pii["codes"][index] if rng.random() < 0.6 else (None, None)
+            rows.append((case_id, "respondent", "organisation", respondent, None, None, code, code_bidx, village, None))
+        else:
+            respondent = rng.choice(self.people)
+            rows.append((case_id, "respondent", "person", respondent, None, None, None, None, village, None))
         return applicant, respondent
 
     def filings(self, case_id: int, category: str, village: str, filer: int, steps: list[tuple], title: str,
@@ -280,35 +318,14 @@ class Generator:
         out["satisfaction_ratings"].append((case_id, filer, score, self.iso(at)))
 
 
-def _round_amount(raw: float) -> float:
-    """Amounts as people state them: two significant figures (6,634.2 -> 6,600; 128,004 -> 130,000)."""
-    digits = max(0, len(str(int(raw))) - 2)
-    return float(round(int(raw), -digits))
-
-
-def filing_times(rng: random.Random, now: datetime, count: int) -> list[float]:
-    """`count` filing instants (seconds since EPOCH, ascending) over YEARS_BACK years: growth, fewer at weekends and
-    around the Spring Festival, more before it, none in the future."""
-    today = datetime(now.year, now.month, now.day)
-    span = 365 * YEARS_BACK
-    season = {1: 1.2, 2: 0.65, 3: 1.05, 4: 1.0, 5: 1.0, 6: 1.05, 7: 1.15, 8: 1.1, 9: 0.95, 10: 0.85, 11: 1.0, 12: 1.1}
-    days, weights = [], []
-    for back in range(span):
-        day = today - timedelta(days=back)
-        weights.append((0.45 + 0.55 * (1 - back / span)) * season[day.month] * (0.55 if day.weekday() >= 5 else 1))
-        days.append((day - EPOCH).total_seconds() - 8 * 3600)  # Beijing midnight in UTC
-    now_s = (now - EPOCH).total_seconds()
-    starts = rng.choices(days, weights, k=count)
-    return sorted(min(s + rng.uniform(0, 13 * 3600), now_s - rng.uniform(60, 7200)) for s in starts)
-
-
 # --- writing ----------------------------------------------------------------------------------------------------
 COLUMNS = {
     "cases": ("id", "title", "stage", "status", "category", "amount", "description", "region_code",
               "has_arbitration_agreement", "filed_by_id", "organisation_id", "mediator_id", "arbitration_body_id",
               "court_id", "court_case_number", "created_at", "updated_at", "closed_at", "mediation_started_at",
               "mediation_due_on", "version", "search_vector"),
-    "case_parties": ("case_id", "role", "kind", "name", "phone", "region_code", "user_id"),
+    "case_parties": ("case_id", "role", "kind", "name", "phone", "phone_bidx", "id_number", "id_number_bidx",
+                     "region_code", "user_id"),
     "case_events": ("case_id", "seq", "actor_id", "action", "from_stage", "from_status", "to_stage",
                     "to_status", "reason", "created_at", "prev_hash", "hash"),
     "satisfaction_ratings": ("case_id", "user_id", "score", "created_at"),
@@ -330,28 +347,12 @@ def _copy_text(rows: list) -> str:
                    + "\n" for row in rows)
 
 
-def _write(conn, table: str, rows: list | str) -> None:
-    if not rows:
-        return
-    cols = ", ".join(COLUMNS[table])
-    raw = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        # Table and column names come from the constant COLUMNS; the values travel as COPY data or parameters.
-        # nosemgrep: sql-built-from-strings -- identifiers from COLUMNS only
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-            copy.write(rows if isinstance(rows, str) else _copy_text(rows))
-    else:
-        marks = ", ".join("?" * len(COLUMNS[table]))
+def _insert_sqlite(conn, table: str, rows: list) -> None:
+    if rows:
+        cols, marks = ", ".join(COLUMNS[table]), ", ".join("?" * len(COLUMNS[table]))
         # nosemgrep: sql-built-from-strings -- identifiers from COLUMNS, "?" marks, values bound
-        raw.cursor().executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
-
-
-def _skip_foreign_key_triggers(conn) -> None:
-    """The rows are consistent by construction (ids we hand out, users and organisations we just read): as a
-    superuser, skip the per-row foreign-key triggers for this transaction (SET LOCAL), which cost most of the load
-    time. CHECK constraints still apply. Without the privilege the triggers simply run."""
-    if conn.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
-        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # nosec B608
+        conn.connection.driver_connection.cursor().executemany(sql, rows)  # nosemgrep: sql-built-from-strings
 
 
 # Worker processes (fork) generate chunks in parallel; each chunk's random stream depends only on (seed, chunk).
@@ -365,94 +366,128 @@ def _chunk_rows(k: int) -> dict:
         gen = job["generator"] = Generator(random.Random(job["seed"]), job["world"], job["now"], job["rules"],
                                            job["litigation"], job["pg"])
     gen.rng = random.Random(job["seed"] * 1_000_003 + k)
-    starts = job["starts"][k * CHUNK:(k + 1) * CHUNK]
-    rows = gen.chunk(job["first_case"] + k * CHUNK, starts, job["first_agreement"] + k * CHUNK)
+    size = job["chunk"]
+    starts = job["starts"][k * size:(k + 1) * size]
+    rows = gen.chunk(job["first_case"] + k * size, starts, job["first_agreement"] + k * size)
     return {t: _copy_text(r) for t, r in rows.items()} if job["pg"] else rows
 
 
-def _chunks(count: int, processes: int):
-    """Chunks in id order (imap, not imap_unordered: the rows land on disk in filing order, as real ones do)."""
-    ks = range((count + CHUNK - 1) // CHUNK)
-    if processes <= 1 or len(ks) < 2:
-        yield from map(_chunk_rows, ks)
-        return
+def _load_chunk(k: int) -> dict[str, int]:
+    """Generate chunk k and COPY it over this process's own connection (PostgreSQL)."""
+    conn = _JOB.get("loader")
+    if conn is None:
+        from multiprocessing import util
+
+        conn = _JOB["loader"] = bulk_load.open_loader(_JOB["dsn"])
+        util.Finalize(None, conn.close, exitpriority=10)  # a pool worker closes it on its way out
+    cpu = time.process_time()
+    rows = _chunk_rows(k)
+    cpu = time.process_time() - cpu
+    wall = time.perf_counter()
+    counts = bulk_load.copy_chunk(conn, COLUMNS, rows)
+    # CPU seconds of generating; seconds of the COPY (PostgreSQL parsing and writing, this process waiting).
+    return {**counts, "generate_cpu": cpu, "copy": time.perf_counter() - wall}
+
+
+def _load_all(chunks: int, processes: int) -> dict[str, int]:
+    """Every chunk generated and COPYed by `processes` workers (in this process when one); summed row counts."""
+    totals = dict.fromkeys((*COLUMNS, "generate_cpu", "copy"), 0)
+    if processes <= 1 or chunks < 2:
+        results = map(_load_chunk, range(chunks))
+        for counts in results:
+            for table, n in counts.items():
+                totals[table] += n
+        loader = _JOB.pop("loader", None)
+        if loader is not None:
+            loader.close()
+        return totals
     import multiprocessing
 
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        yield from pool.imap(_chunk_rows, ks)
+        for counts in pool.imap_unordered(_load_chunk, range(chunks)):
+            for table, n in counts.items():
+                totals[table] += n
+        pool.close()  # workers exit normally (closing their connections) before the pool is torn down
+        pool.join()
+    return totals
 
 
 REBUILD_INDEXES_FROM = 100_000  # cases: from this many, indexes are rebuilt once after the load (faster than kept)
 
 
-def _drop_secondary_indexes(conn) -> list[str]:
-    """Drop the plain indexes of the tables being loaded (not those behind primary keys or unique constraints) and
-    return the statements that recreate them, run before the same transaction commits."""
-    rows = conn.execute(sa.text(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
-        "AND i.tablename = ANY(:tables) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"),
-        {"tables": list(COLUMNS)}).all()
-    for name, _definition in rows:
-        # nosemgrep: sql-built-from-strings -- index names read from pg_indexes for our own tables
-        conn.execute(sa.text(f'DROP INDEX "{name}"'))
-    conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
-    return [definition for _name, definition in rows]
-
-
-def seed_bulk(count: int, seed: int = 1, processes: int | None = None) -> dict:
+def seed_bulk(count: int, seed: int = 1, processes: int | None = None, *, chunk: int = CHUNK,
+              rebuild_indexes_from: int = REBUILD_INDEXES_FROM) -> dict:
     """Add `count` synthetic cases with their parties, events, court filings, agreements with confirmation
-    applications and ratings; commit; return counts and the rate."""
+    applications and ratings; commit; return counts, phases and the rate (cases per second of the whole call:
+    world, generation, load, index rebuild and, on PostgreSQL, VACUUM ANALYZE; the rollups are not included)."""
     import os
 
+    started = time.perf_counter()
     rng = random.Random(seed)
     world = build_world(rng)
+    world["pii"] = pii_pools(random.Random(seed * 31))
     db.session.commit()
-    conn = db.session.connection()
-    pg = conn.dialect.name == "postgresql"
-    if pg:  # nobody else adds rows meanwhile: the ids are ours
-        # nosemgrep: sql-built-from-strings -- table names from the constant COLUMNS
-        conn.execute(sa.text(f"LOCK TABLE {', '.join(COLUMNS)} IN SHARE ROW EXCLUSIVE MODE"))
-        _skip_foreign_key_triggers(conn)
-    first = (conn.execute(sa.text("SELECT MAX(id) FROM cases")).scalar() or 0) + 1
-    first_agreement = (conn.execute(sa.text("SELECT MAX(id) FROM agreements")).scalar() or 0) + 1
+    pg = db.engine.dialect.name == "postgresql"
     now = utcnow()
     _JOB.clear()
     _JOB.update(seed=seed, world=world, now=now, rules=current_rules(), litigation=current_litigation_rules(),
-                first_case=first, first_agreement=first_agreement, count=count, pg=pg,
-                starts=filing_times(random.Random(seed * 7919), now, count))
-    totals = dict.fromkeys(COLUMNS, 0)
-    started = time.perf_counter()
-    processes = processes if processes is not None else (os.cpu_count() or 1) if pg else 1
-    rebuild = _drop_secondary_indexes(conn) if pg and count >= REBUILD_INDEXES_FROM else []
-    phases = dict.fromkeys(("generate", "copy", "indexes"), 0.0)
-    mark = time.perf_counter()
-    for rows in _chunks(count, processes):
-        phases["generate"] += time.perf_counter() - mark  # waiting for the generators
-        mark = time.perf_counter()
-        for table in COLUMNS:
-            _write(conn, table, rows[table])
-            totals[table] += rows[table].count("\n") if isinstance(rows[table], str) else len(rows[table])
-        phases["copy"] += time.perf_counter() - mark
-        mark = time.perf_counter()
-    for statement in rebuild:
-        started_index = time.perf_counter()
-        conn.execute(sa.text(statement))
-        phases[statement.split(" ON ")[0].split()[-1]] = time.perf_counter() - started_index
-    phases["indexes"] = time.perf_counter() - mark
+                count=count, pg=pg, chunk=chunk, starts=filing_times(random.Random(seed * 7919), now, count))
+    chunks = (count + chunk - 1) // chunk
     if pg:
-        for table in ("cases", "agreements"):  # ids handed out here, not by the sequences
-            # nosemgrep: sql-built-from-strings -- table is one of the two literals above
-            conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                 f"GREATEST((SELECT MAX(id) FROM {table}), 1))"))
-    db.session.commit()
+        result = _seed_postgresql(count, chunks, processes or os.cpu_count() or 1, rebuild_indexes_from)
+    else:
+        result = _seed_sqlite(count, chunks)
+    _JOB.clear()
     seconds = time.perf_counter() - started
-    if pg:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as auto:
-            # VACUUM too: it marks the new pages all-visible, so index-only scans (overdue counts) work at once.
-            # nosemgrep: sql-built-from-strings -- table names from the constant COLUMNS
-            auto.execute(sa.text(f"VACUUM ANALYZE {', '.join(COLUMNS)}"))
+    totals = result.pop("totals")
     return {"cases": count, "parties": totals["case_parties"], "events": totals["case_events"],
             "ratings": totals["satisfaction_ratings"], "filings": totals["court_filings"],
             "confirmations": totals["confirmation_applications"], "seconds": seconds, "rate": count / seconds,
+            "backend": "postgresql" if pg else "sqlite", **result}
+
+
+def _seed_sqlite(count: int, chunks: int) -> dict:
+    conn = db.session.connection()
+    _JOB["first_case"] = (conn.execute(sa.text("SELECT MAX(id) FROM cases")).scalar() or 0) + 1
+    _JOB["first_agreement"] = (conn.execute(sa.text("SELECT MAX(id) FROM agreements")).scalar() or 0) + 1
+    totals = dict.fromkeys(COLUMNS, 0)
+    for k in range(chunks):
+        rows = _chunk_rows(k)
+        for table in COLUMNS:  # agreements before the applications that name them
+            _insert_sqlite(conn, table, rows[table])
+            totals[table] += len(rows[table])
+    db.session.commit()
+    return {"totals": totals}
+
+
+def _seed_postgresql(count: int, chunks: int, processes: int, rebuild_from: int) -> dict:
+    """Reserve the ids, drop the secondary indexes (big loads), load in parallel, rebuild, VACUUM ANALYZE."""
+    engine = db.engine
+    url = bulk_load.dsn(engine)
+    first = bulk_load.reserve_ids(engine, {"cases": count, "agreements": count})
+    _JOB.update(first_case=first["cases"], first_agreement=first["agreements"], dsn=url)
+    db.session.close()
+    engine.dispose()  # no pooled connection crosses the fork
+    phases: dict[str, float] = {}
+    mark = time.perf_counter()
+    rebuild = bulk_load.drop_secondary_indexes(url, list(COLUMNS)) if count >= rebuild_from else []
+    try:
+        totals = _load_all(chunks, processes)
+        phases["load"] = time.perf_counter() - mark
+    finally:
+        mark = time.perf_counter()
+        setup = "SET maintenance_work_mem = '1GB'"
+        indexes = bulk_load.run_parallel(url, rebuild, processes, setup)
+        phases["indexes"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    # Biggest first, so the two largest tables overlap.
+    bulk_load.run_parallel(url, [f"VACUUM ANALYZE {t}" for t in VACUUM_ORDER], processes)
+    phases["vacuum_analyze"] = time.perf_counter() - mark
+    phases.update(generate_cpu=totals.pop("generate_cpu"), copy_in_workers=totals.pop("copy"))
+    return {"totals": totals, "processes": processes,
             "phases": {k: round(v, 2) for k, v in phases.items()},
-            "backend": conn.dialect.name}
+            "index_seconds": {k: round(v, 2) for k, v in sorted(indexes.items(), key=lambda kv: -kv[1])[:6]}}
+
+
+VACUUM_ORDER = ("case_events", "cases", "case_parties", "satisfaction_ratings", "court_filings", "agreements",
+                "confirmation_applications")

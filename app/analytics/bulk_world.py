@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -126,3 +127,49 @@ def build_world(rng: random.Random) -> dict:
 def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
 
+
+
+# --- when cases are filed, and their personal data ------------------------------------------------------
+DAY = 86400
+YEARS_BACK = 3
+EPOCH = datetime(2000, 1, 1)  # times are handled as float seconds since EPOCH (naive UTC) while generating
+
+
+def _round_amount(raw: float) -> float:
+    """Amounts as people state them: two significant figures (6,634.2 -> 6,600; 128,004 -> 130,000)."""
+    digits = max(0, len(str(int(raw))) - 2)
+    return float(round(int(raw), -digits))
+
+
+def filing_times(rng: random.Random, now: datetime, count: int) -> list[float]:
+    """`count` filing instants (seconds since EPOCH, ascending) over YEARS_BACK years: growth, fewer at weekends and
+    around the Spring Festival, more before it, none in the future."""
+    today = datetime(now.year, now.month, now.day)
+    span = 365 * YEARS_BACK
+    season = {1: 1.2, 2: 0.65, 3: 1.05, 4: 1.0, 5: 1.0, 6: 1.05, 7: 1.15, 8: 1.1, 9: 0.95, 10: 0.85, 11: 1.0, 12: 1.1}
+    days, weights = [], []
+    for back in range(span):
+        day = today - timedelta(days=back)
+        weights.append((0.45 + 0.55 * (1 - back / span)) * season[day.month] * (0.55 if day.weekday() >= 5 else 1))
+        days.append((day - EPOCH).total_seconds() - 8 * 3600)  # Beijing midnight in UTC
+    now_s = (now - EPOCH).total_seconds()
+    starts = rng.choices(days, weights, k=count)
+    return sorted(min(s + rng.uniform(0, 13 * 3600), now_s - rng.uniform(60, 7200)) for s in starts)
+
+
+COMPANIES = 30_000
+PHONES = 5_000
+
+
+def pii_pools(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
+    """Encrypted phone numbers and credit codes with their blind indexes (app/core/crypto.py), made once per seed in
+    the parent process and reused: `PHONES` applicants' phones drawn at random, and one unified social credit code
+    per company (by its index). Synthetic data may repeat a ciphertext; real rows never do (a fresh nonce each)."""
+    from app.core.crypto import blind_index, encrypt, keyring
+
+    ring = keyring()
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # the code's character set (no I, O, S, V, Z)
+    phones = [f"13{rng.randint(100000000, 999999999)}" for _ in range(PHONES)]
+    codes = ["91340200" + "".join(rng.choices(alphabet, k=10)) for _ in range(COMPANIES)]
+    return {"phones": [(encrypt(p, "case_parties.phone", ring), blind_index("phone", p, ring)) for p in phones],
+            "codes": [(encrypt(c, "case_parties.id_number", ring), blind_index("id_number", c, ring)) for c in codes]}

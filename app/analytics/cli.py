@@ -45,10 +45,13 @@ def seed_bulk_command(count: int, seed: int) -> None:
     stats = seed_bulk(count, seed)
     click.echo(f"Inserted {stats['cases']} cases, {stats['parties']} parties, {stats['events']} events, "
                f"{stats['ratings']} ratings in {stats['seconds']:.2f} s: {stats['rate']:,.0f} cases/s "
-               f"({stats['backend']}).")
+               f"({stats['backend']}; from start to data committed, indexed and analysed"
+               + (f"; phases: {stats['phases']}" if stats.get("phases") else "") + ").")
     started = time.perf_counter()
     rollups.refresh()
-    click.echo(f"Dashboard rollups refreshed in {time.perf_counter() - started:.2f} s.")
+    refreshed = time.perf_counter() - started
+    click.echo(f"Dashboard rollups refreshed in {refreshed:.2f} s; with them, "
+               f"{stats['cases'] / (stats['seconds'] + refreshed):,.0f} cases/s.")
 
 
 def register(app) -> None:

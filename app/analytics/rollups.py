@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from app.agreements.models import ConfirmationApplication
-from app.cases.models import Case
+from app.cases.models import Case, CaseParty, PartyRole
 from app.core.time import utcnow
 from app.extensions import db
 
@@ -39,6 +39,7 @@ STAGES = ("consult", "assess", "mediate", "arbitrate", "litigate")
 # Bits of `reached`: the funnel steps a case has ever taken.
 REACHED = {"consult": 1, "cases": 2, "mediated": 4, "arbitrated": 8, "litigated": 16}
 LOCK_KEY = 8_080_808  # PostgreSQL advisory lock: one refresh at a time
+ANALYZE_FROM_MONTHS = 3  # a refresh recomputing more months than this ANALYZEs the rollups (PostgreSQL)
 
 metadata = db.metadata
 
@@ -92,12 +93,22 @@ daily = sa.Table(
 respondents = sa.Table(
     "dash_respondents", metadata,  # one row per case and respondent (as named): the few columns warnings need
     *_dims(sa.Column("case_id", sa.Integer, primary_key=True, autoincrement=False),
-           sa.Column("id_number", sa.String(18), primary_key=True),  # '' when none was given
+           # the blind index of the credit code / ID number (case_parties.id_number_bidx), '' when none was given
+           sa.Column("id_key", sa.String(64), primary_key=True),
            sa.Column("name", sa.String(120), primary_key=True),
+           sa.Column("name_key", sa.String(120), nullable=False),  # normalise_name(name), from dash_respondent_names
            sa.Column("day", sa.String(10), nullable=False),
            sa.Column("category", sa.String(40), nullable=False),
            sa.Column("county", sa.String(6), nullable=False)),
     sa.Index("ix_dash_respondents_day", "day"),
+)
+# Respondent names as written -> normalised (warnings.normalise_name: NFKC, no spaces or punctuation, lower case),
+# which neither SQL dialect can do alike: filled in Python at refresh time for names not seen before, so the
+# mass-dispute query compares stored keys in SQL.
+respondent_names = sa.Table(
+    "dash_respondent_names", metadata,
+    sa.Column("name", sa.String(120), primary_key=True),
+    sa.Column("name_key", sa.String(120), nullable=False),
 )
 watermark = sa.Table(
     "dash_watermark", metadata,
@@ -182,8 +193,9 @@ def source(kind: str, dialect: str, where: str = "1 = 1") -> str:
         return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, f.day, f.county, f.category, COUNT(*) AS n FROM f "
                 "WHERE f.category <> '' AND f.county <> '' GROUP BY f.month, f.org_id, f.day, f.county, f.category")
     if kind == "dash_respondents":
-        return (f"WITH f AS ({facts}) SELECT DISTINCT f.month, f.org_id, f.id, COALESCE(p.id_number, ''), p.name, "
-                "f.day, f.category, f.county FROM case_parties p JOIN f ON f.id = p.case_id "
+        return (f"WITH f AS ({facts}) SELECT DISTINCT f.month, f.org_id, f.id, COALESCE(p.id_number_bidx, ''), "
+                "p.name, n.name_key, f.day, f.category, f.county FROM case_parties p JOIN f ON f.id = p.case_id "
+                "JOIN dash_respondent_names n ON n.name = p.name "
                 f"WHERE p.role = 'respondent' AND {COUNTABLE_RESPONDENT}")
     if kind == "dash_ratings":
         return (f"WITH f AS ({facts}) SELECT f.month, f.org_id, s.score, COUNT(*) AS n "
@@ -193,7 +205,7 @@ def source(kind: str, dialect: str, where: str = "1 = 1") -> str:
 
 # Respondents a mass-dispute warning may count: organisations (by code or name), and people only by their ID number
 # (common names such as 王伟 would otherwise merge strangers into one "respondent").
-COUNTABLE_RESPONDENT = "(p.kind = 'organisation' OR p.id_number IS NOT NULL)"
+COUNTABLE_RESPONDENT = "(p.kind = 'organisation' OR p.id_number_bidx IS NOT NULL)"
 # A mediation has ended unless the case is still waiting for or in mediation.
 ENDED = "NOT (f.stage = 'mediate' AND f.status IN ('awaiting_assignment', 'in_progress'))"
 
@@ -257,7 +269,28 @@ def _add_totals(conn, table: sa.Table, month: str | None) -> None:
                          f"FROM {table.name} WHERE {where} GROUP BY {cols}"), {"month": month} if month else {})
 
 
+def _add_name_keys(conn, months: list[str] | None) -> None:
+    """Normalised keys for the respondent names of these months (None: all) not in dash_respondent_names yet."""
+    from app.analytics.warnings import normalise_name
+
+    if months is None:  # a full rebuild renormalises every name (normalise_name may have changed)
+        conn.execute(respondent_names.delete())
+    new = sa.select(CaseParty.name).distinct().where(
+        CaseParty.role == PartyRole.respondent,
+        ~sa.exists().where(respondent_names.c.name == CaseParty.name))
+    if months is not None:
+        if not months:
+            return
+        spans = [month_bounds(month) for month in months]
+        new = new.join(Case, Case.id == CaseParty.case_id).where(
+            sa.or_(*[sa.and_(Case.created_at >= start, Case.created_at < end) for start, end in spans]))
+    rows = [{"name": name, "name_key": normalise_name(name)} for name in conn.execute(new).scalars()]
+    for i in range(0, len(rows), 5000):
+        conn.execute(respondent_names.insert(), rows[i:i + 5000])
+
+
 def _rebuild(conn, dialect: str, months: list[str] | None) -> None:
+    _add_name_keys(conn, months)
     cols = {table: ", ".join(c.name for c in table.columns) for table in ROLLUPS}
     if months is None:
         for table in ROLLUPS:
@@ -296,6 +329,10 @@ def refresh(since: datetime | None = None, *, full: bool = False, conn=None) -> 
     else:
         months = _changed_months(conn, mark, dialect, since)
     _rebuild(conn, dialect, months)
+    if dialect == "postgresql" and (months is None or len(months) > ANALYZE_FROM_MONTHS):
+        # Fresh statistics at once (autovacuum comes later): a rebuilt rollup otherwise looks empty to the planner.
+        # nosemgrep: sql-built-from-strings -- table names from our metadata
+        conn.execute(sa.text(f"ANALYZE {', '.join(t.name for t in ROLLUPS)}"))
     conn.execute(watermark.delete())
     conn.execute(watermark.insert().values(id=1, max_updated_at=max_updated, max_rating_id=max_rating,
                                            refreshed_at=utcnow()))

@@ -31,7 +31,6 @@ from app.extensions import db
 
 MAX_CASE_IDS = 200
 UTC_OFFSET = timedelta(hours=8)  # Beijing midnight is 16:00 UTC the day before; created_at is naive UTC
-ID_RE = re.compile(r"^[0-9A-Z]{15,18}$")  # unified social credit code (18) or citizen ID (15/18)
 MESSAGES = ("spike_title", "spike_why", "region", "mass_title", "mass_why")
 _SAMPLE = {"region": "x", "category": "x", "count": 1, "baseline": 1, "lam": 1, "p": 1, "alpha": 1, "code": "x",
            "respondent": "x", "days": 1, "categories": "x", "min_cases": 1}
@@ -142,14 +141,6 @@ def normalise_name(name: str | None) -> str:
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", name or "")).lower()
 
 
-def normalise_id(id_number: str | None) -> str | None:
-    """A unified social credit code or ID number, upper case without spaces, or None when it does not look like one."""
-    if not id_number:
-        return None
-    text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", id_number)).upper()
-    return text if ID_RE.match(text) else None
-
-
 def _rows(stmt) -> list:
     """Plain rows through Core (tens of thousands of tuples: the ORM's per-row bookkeeping would double the time)."""
     return db.session.connection().execute(stmt).all()
@@ -215,12 +206,22 @@ def _weekly_counts(scope: Scope, starts: list[datetime]) -> dict[tuple[str, str]
     return counts
 
 
-def _week_case_ids(scope: Scope, county: str, category: str, start: datetime, end: datetime) -> list[int]:
-    stmt = _scoped(sa.select(Case.id).where(
-        Case.created_at >= start, Case.created_at < end, Case.category == category,
-        sa.func.substr(Case.region_code, 1, 6) == county,
-    ).order_by(Case.id).limit(MAX_CASE_IDS), scope)
-    return list(db.session.scalars(stmt))
+def _week_case_ids(scope: Scope, pairs: list[tuple[str, str]], start: datetime, end: datetime) -> dict:
+    """{(county, category): the first MAX_CASE_IDS case ids of the week} for the spikes found, in one query (one pass
+    over the week's cases, not one per spike)."""
+    if not pairs:
+        return {}
+    county = sa.func.substr(Case.region_code, 1, 6)
+    stmt = _scoped(sa.select(county, Case.category, Case.id).where(
+        Case.created_at >= start, Case.created_at < end, Case.category.in_(sorted({c for _, c in pairs})),
+        county.in_(sorted({r for r, _ in pairs})),
+    ).order_by(Case.id), scope)
+    ids: dict[tuple[str, str], list[int]] = {pair: [] for pair in pairs}
+    for region, category, case_id in _rows(stmt):
+        found = ids.get((region, category))
+        if found is not None and len(found) < MAX_CASE_IDS:
+            found.append(case_id)
+    return ids
 
 
 def spike_warnings(scope: Scope, today: date, rules: WarningRules) -> list[dict]:
@@ -233,6 +234,7 @@ def spike_warnings(scope: Scope, today: date, rules: WarningRules) -> list[dict]
         if spike:
             found.append((spike, county, category))
     found.sort(key=lambda f: (f[0].p_value, f[1], f[2]))
+    case_ids = _week_case_ids(scope, [(county, category) for _, county, category in found], starts[0], starts[-1])
     warnings = []
     for spike, county, category in found:
         region, label = _msg(rules, "region", code=county), _category_label(category)
@@ -243,52 +245,74 @@ def spike_warnings(scope: Scope, today: date, rules: WarningRules) -> list[dict]
             "title": _msg(rules, "spike_title", **values), "why": _msg(rules, "spike_why", **values),
             "region": county, "region_label": region, "category": category, "category_label": label,
             "respondent": None, "count": spike.count, "baseline": spike.baseline, "p_value": spike.p_value,
-            "case_ids": _week_case_ids(scope, county, category, starts[0], starts[-1]),
+            "case_ids": case_ids[(county, category)],
         })
     return warnings
 
 
 # --- mass disputes ------------------------------------------------------------------------
-class _Identities:
-    """Respondent identity: the normalised code when given, else the normalised name; a name seen with exactly one
-    code (in the window) joins that code's group, so "某某公司" without a code and with one count together."""
+def _respondent_pairs(scope: Scope, rule: MassRule, start: datetime, end: datetime) -> list:
+    """The window's respondents rollup rows grouped by (code key, name key, name as written), each with its cases
+    packed as "case_id:category:county:case_id:..." (aggregated in SQL: a few thousand rows come back, not one per
+    case and respondent; one flat split per row in Python)."""
+    t = rollups.respondents
+    packed = sa.func.aggregate_strings(
+        sa.cast(t.c.case_id, sa.String) + ":" + t.c.category + ":" + t.c.county, ":")
+    stmt = sa.select(t.c.id_key, t.c.name_key, t.c.name, packed).where(
+        _rollup_scope(t, scope, totals=False), t.c.day >= rollups.beijing_date(start).isoformat(),
+        t.c.day < rollups.beijing_date(end).isoformat()).group_by(t.c.id_key, t.c.name_key, t.c.name)
+    if rule.categories:
+        stmt = stmt.where(t.c.category.in_(sorted(rule.categories)))
+    return _rows(stmt)
 
-    def __init__(self, pairs) -> None:
-        normal = {(i, n): (normalise_id(i), normalise_name(n)) for i, n in pairs}
-        codes_by_name: dict[str, set[str]] = defaultdict(set)
-        for code, name in normal.values():
-            if code:
-                codes_by_name[name].add(code)
-        code_of_name = {name: next(iter(codes)) for name, codes in codes_by_name.items() if len(codes) == 1}
-        self._keys = {pair: f"id:{code}" if code else (f"id:{code_of_name[name]}" if name in code_of_name else
-                                                       (f"name:{name}" if name else None))
-                      for pair, (code, name) in normal.items()}
 
-    def key(self, id_number: str | None, name: str | None) -> str | None:
-        return self._keys.get((id_number, name))
+def _identity(pairs: list) -> dict[tuple[str, str], str | None]:
+    """{(code key, name key): identity}: id:<blind index of the code> when given, else the code given with that
+    (normalised) name when exactly one was in the window, so "某某公司" without a code and with one count together,
+    else name:<normalised name>; None when there is nothing to go by."""
+    codes_by_name: dict[str, set[str]] = defaultdict(set)
+    for code, name_key, _name, _packed in pairs:
+        if code:
+            codes_by_name[name_key].add(code)
+    code_of_name = {name: next(iter(codes)) for name, codes in codes_by_name.items() if len(codes) == 1}
+    return {(code, name_key): f"id:{code}" if code else (f"id:{code_of_name[name_key]}" if name_key in code_of_name
+                                                        else (f"name:{name_key}" if name_key else None))
+            for code, name_key, _name, _packed in pairs}
 
 
 def _mass_groups(scope: Scope, rule: MassRule, start: datetime, end: datetime) -> dict[str, dict]:
-    """{identity: {"cases": {case_id: (category, county)}, "names": Counter}} for identities with >= min_cases,
-    from the respondents rollup (one row per case and respondent as named, a few thousand in a month)."""
-    t = rollups.respondents
-    stmt = sa.select(t.c.id_number, t.c.name, t.c.case_id, t.c.category, t.c.county).where(
-        _rollup_scope(t, scope, totals=False), t.c.day >= rollups.beijing_date(start).isoformat(),
-        t.c.day < rollups.beijing_date(end).isoformat())
-    if rule.categories:
-        stmt = stmt.where(t.c.category.in_(sorted(rule.categories)))
-    rows = [(i or None, name, case_id, category, county or None) for i, name, case_id, category, county in _rows(stmt)]
-    identities = _Identities({(i, name) for i, name, *_ in rows})
-    keyed = [(identities.key(i, name), name, case_id, category, county) for i, name, case_id, category, county in rows]
-    # A case naming one employer twice (two spellings) counts once.
-    counts = Counter(key for key, _case in {(key, case_id) for key, _n, case_id, _c, _r in keyed} if key)
-    groups: dict[str, dict] = {key: {"cases": {}, "names": Counter()} for key, n in counts.items()
-                               if n >= rule.min_cases}
-    for key, name, case_id, category, county in sorted(keyed, key=lambda k: k[2]):
-        group = groups.get(key)
-        if group is not None:
-            group["cases"][case_id] = (category, county)
-            group["names"][name.strip()] += 1
+    """{identity: {"cases": {case_id: (category, county)} in case id order, "names": Counter}} for identities with
+    >= min_cases (a case naming one employer twice, in two spellings, counts once). Names are counted per case that
+    gives them and, like the cases, in case id order (most_common breaks ties by the earliest case)."""
+    pairs = _respondent_pairs(scope, rule, start, end)
+    identity = _identity(pairs)
+    bound: Counter = Counter()  # rows per identity: at least its number of cases
+    for code, name_key, _name, packed in pairs:
+        bound[identity[(code, name_key)]] += (packed.count(":") + 1) // 3
+    members: dict[str, list] = defaultdict(list)
+    for code, name_key, name, packed in pairs:
+        key = identity[(code, name_key)]
+        if key is not None and bound[key] >= rule.min_cases:
+            members[key].append((name, packed))
+    groups: dict[str, dict] = {}
+    for key, named in members.items():
+        cases: dict[int, tuple] = {}
+        names: dict[str, list[int]] = {}  # name as shown -> [cases giving it, its earliest case]
+        for name, packed in named:
+            name = name.strip()
+            fields = packed.split(":")
+            for i in range(0, len(fields), 3):
+                case_id = int(fields[i])
+                cases[case_id] = (fields[i + 1], fields[i + 2] or None)
+                seen = names.get(name)
+                if seen is None:
+                    names[name] = [1, case_id]
+                else:
+                    seen[0] += 1
+                    seen[1] = min(seen[1], case_id)
+        if len(cases) >= rule.min_cases:
+            order = sorted(names, key=lambda n: (names[n][1], n))
+            groups[key] = {"cases": dict(sorted(cases.items())), "names": Counter({n: names[n][0] for n in order})}
     return groups
 
 
@@ -330,7 +354,8 @@ def current_warnings(scope: Scope, today: date | None = None) -> list[dict]:
     Each: {"kind": "spike" | "mass_dispute", "title", "why", "region" (6-digit county code or None), "category",
     "respondent" (mass disputes; None for spikes), "case_ids" (at most 200), "severity": "high" | "medium",
     "count"} plus, for spikes, "region_label", "category_label", "baseline", "p_value"; for mass disputes,
-    "categories" (ids, most cases first) and "respondent_key" (id:<code> or name:<normalised name>)."""
+    "categories" (ids, most cases first) and "respondent_key" (id:<blind index of the code> or name:<normalised
+    name>)."""
     today = today or local_today()
     rules = current_warning_rules()
     rollups.ensure_fresh()
