@@ -1,7 +1,8 @@
-"""The server side of bench/load.py: the scratch PostgreSQL database, the app gunicorn preloads, the workers,
-and where their time went (from gunicorn's access log)."""
+"""The server side of bench/load.py: the scratch PostgreSQL database, gunicorn serving app/wsgi.py (sync workers,
+--preload), and where the workers' time went (from gunicorn's access log)."""
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -15,27 +16,6 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:54
 PASSWORD = "jiefen-demo"  # the demo users' (flask seed-demo) and the bench residents'
 
 
-def wsgi_app():
-    """The app for gunicorn --preload, with jieba, the routing engine and the consult index loaded before the
-    fork so every worker shares them (create_app alone loads jieba lazily, in each worker's first request)."""
-    from app import create_app
-    from app.consult.operations import retriever
-    from app.extensions import db
-    from app.routing import load_engine
-
-    application = create_app()
-    with application.app_context():
-        load_engine(application.config["RULES_DIR"]).classify("邻居装修漏水，楼上拖欠工资")
-        retriever()
-        # Jinja compiles a template on its first use, in each worker: a case page with its panels took ~1 s,
-        # paid again by every worker gunicorn restarts. Compiled here, they are shared like the rest.
-        env = application.jinja_env
-        for name in env.list_templates(filter_func=lambda n: n.endswith((".html", ".txt", ".xml"))):
-            env.get_template(name)
-        db.engine.dispose()  # no connection may cross the fork
-    return application
-
-
 def prepare(residents: int) -> None:
     """Migrate (flask db upgrade), seed the demo county (flask seed-demo) and add the bench residents."""
     from flask_migrate import upgrade
@@ -45,6 +25,7 @@ def prepare(residents: int) -> None:
     from app.accounts.operations import hash_password
     from app.demo import seed_demo
     from app.extensions import db
+    from app.privacy.consent import record_consent
 
     application = create_app()
     with application.app_context():
@@ -52,9 +33,12 @@ def prepare(residents: int) -> None:
         seed_demo(PASSWORD)
         db.session.commit()
         password_hash = hash_password(PASSWORD)  # one scrypt for all of them
-        for i in range(residents):
-            db.session.add(User(username=f"bench{i:03d}", password_hash=password_hash,
-                                display_name=f"压测居民{i}", role=Role.resident))
+        people = [User(username=f"bench{i:03d}", password_hash=password_hash, display_name=f"压测居民{i}",
+                       role=Role.resident) for i in range(residents)]
+        db.session.add_all(people)
+        db.session.flush()
+        for person in people:  # a resident files only under a recorded consent to the current rules
+            record_consent(person)
         db.session.commit()
 
 
@@ -105,17 +89,21 @@ def server_env(db_url: str, redis_url: str, workdir: Path) -> dict:
     env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=redis_url, JIEFEN_CONFIG="production",
                SECRET_KEY=secrets.token_hex(32), JIEFEN_INSTANCE_DIR=str(workdir / "instance"),
                JIEFEN_FILES_DIR=str(workdir / "files"), CONSULT_RATE_LIMIT="1000000/minute",
-               DB_POOL_SIZE="2", PYTHONPATH=str(ROOT))
+               DB_POOL_SIZE="2", PYTHONPATH=str(ROOT),
+               # Production refuses to start without the personal-data key: a throwaway one per run.
+               JIEFEN_DATA_KEYS="k1:" + base64.b64encode(secrets.token_bytes(32)).decode())
     env.pop("FLASK_DEBUG", None)
     return env
 
 
 def start_gunicorn(env: dict, port: int, workers: int, log: Path) -> subprocess.Popen:
-    """gunicorn with sync workers and --preload, its output in log."""
+    """gunicorn with sync workers and --preload on the production entry point (app/wsgi.py, as gunicorn.conf.py
+    serves it), its output in log."""
     cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--preload", "-k", "sync", "-w", str(workers),
            "-b", f"127.0.0.1:{port}", "--timeout", "30", "--graceful-timeout", "5", "--backlog", "2048",
            "--access-logfile", str(log.with_suffix(".access")),
-           "--access-logformat", '%(m)s %(U)s %(s)s %(D)s', "bench.load_server:wsgi_app()"]
+           "--access-logformat", '%(m)s %(U)s %(s)s %(D)s',
+           "--logger-class", "app.privacy.logging_filter.GunicornLogger", "app.wsgi:application"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 

@@ -9,7 +9,7 @@ from flask import current_app, g
 
 from app.accounts.models import MediatorProfile, Organisation, Role, User
 from app.cases.models import Case, CaseParty, PartyKind, PartyRole, RoutingDecision, Stage
-from app.core.rules_store import active_text
+from app.core.rules_store import latest_version_id, version_text
 from app.extensions import db
 from app.routing import (
     CaseSnapshot,
@@ -33,13 +33,15 @@ def current_engine() -> RoutingEngine:
     if "routing_engine" in g:
         return g.routing_engine
     rules_dir = current_app.config["RULES_DIR"]
-    text, key = active_text(CATEGORIES_FILE, rules_dir)
-    if key == "file":
+    # Only the version id per request: the text (and the shipped file) is read when the engine must be built.
+    version_id = latest_version_id(CATEGORIES_FILE)
+    if version_id is None:
         engine = load_engine(rules_dir)
     else:
+        key = f"v{version_id}"
         engine = _engines_by_version.get(key)
         if engine is None:
-            engine = engine_from_text(text, rules_dir)
+            engine = engine_from_text(version_text(version_id), rules_dir)
             _engines_by_version.clear()  # keep only the newest edited version in memory
             _engines_by_version[key] = engine
     g.routing_engine = engine

@@ -5,11 +5,12 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from app.cases import evidence as evidence_ops
 from app.cases import funnel, operations
 from app.cases.forms import CaseForm, EvidenceForm, StepForm
-from app.cases.models import Case, CaseEvent, EvidenceFile, PartyKind, PartyRole, Stage
+from app.cases.models import Case, EvidenceFile, PartyKind, PartyRole, Stage
 from app.cases.operations import CaseData, PartyData
 from app.cases.rules import current_rules
 from app.core import idempotency
@@ -74,13 +75,16 @@ def _parties(form: CaseForm, applicant_user_id: int | None, applicant_name: str,
 def _render_case(case: Case, step_form: StepForm | None = None, failed_action: str | None = None, status: int = 200):
     rules = current_rules()
     step_form = step_form or StepForm(version=case.version)
-    if case.court_id is None and case.is_applicant_side(current_user):
+    actions = funnel.available(case, current_user, rules)
+    # The court list is only read by a step that asks for a court (filing a lawsuit).
+    if (case.court_id is None and case.is_applicant_side(current_user)
+            and any("court_id" in t.fields for t in actions)):
         step_form.court_id.choices = select_choices((c.id, c.name) for c in operations.courts_for(case))
     return render_template(
         "cases/view.html", case=case, category=rules.category(case.category),
-        actions=funnel.available(case, current_user, rules), blocked=funnel.blocked_for_user(case, current_user, rules),
+        actions=actions, blocked=funnel.blocked_for_user(case, current_user, rules),
         step_form=step_form, failed_action=failed_action, evidence_form=EvidenceForm(),
-        events=db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)).all(),
+        events=case.events,  # ordered by seq; the funnel bar and the panels read the same list
     ), status
 
 
@@ -190,7 +194,9 @@ def download_evidence(case_id: int, evidence_id: int):
 @login_required
 def my_cases():
     """The resident's (or grid worker's) dashboard: each case with its stage and timeline."""
+    # Each card reads the case's events (funnel bar, last steps) and parties: loaded for all cases at once.
     cases = db.session.scalars(sa.select(Case).where(Case.visible_to(current_user))
+                               .options(selectinload(Case.events), selectinload(Case.parties))
                                .order_by(Case.stage == Stage.closed, Case.updated_at.desc())).all()
     return render_template("cases/dashboard.html", cases=cases)
 

@@ -34,6 +34,16 @@ def latest_version(filename: str) -> RuleVersion | None:
                               .order_by(RuleVersion.id.desc()).limit(1)).first()
 
 
+def latest_version_id(filename: str) -> int | None:
+    """The id of the version in force (None: the shipped file): the per-request check, without the text."""
+    return db.session.scalar(sa.select(sa.func.max(RuleVersion.id)).where(RuleVersion.filename == filename))
+
+
+def version_text(version_id: int) -> str:
+    """The text of one saved version."""
+    return db.session.scalar(sa.select(RuleVersion.text).where(RuleVersion.id == version_id))
+
+
 def active_text(filename: str, rules_dir: Path) -> tuple[str, str]:
     """(text in force, its version key: 'v<id>' or 'file')."""
     version = latest_version(filename)

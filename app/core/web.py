@@ -24,6 +24,12 @@ PERMISSIONS_POLICY = "camera=(self), microphone=(self), geolocation=(), payment=
 
 
 def register_request_hooks(app: Flask) -> None:
+    from app.core.i18n import WTFORMS_TRANSLATIONS
+
+    @app.before_request
+    def wtforms_translations():
+        request.wtforms_translations = WTFORMS_TRANSLATIONS  # Flask-WTF reads it instead of loading its .mo file
+
     @app.after_request
     def security_headers(response):
         headers = response.headers

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.cases.models import Case, CaseParty
+from app.core.crypto import EncryptedRecipient
 from app.core.time import utcnow
 from app.extensions import db
 
@@ -50,7 +51,8 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(sa.String(10))
-    to: Mapped[str] = mapped_column(sa.String(120))  # a phone number, an e-mail address, or a user id (in_app)
+    # A phone number or e-mail address (encrypted at rest, app/core/crypto.py), or a user id (in_app, in the clear).
+    to: Mapped[str] = mapped_column(EncryptedRecipient("outbox_messages.to"))
     subject: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
@@ -67,6 +69,10 @@ class OutboxMessage(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("channel IN ('email', 'sms', 'in_app')", name="channel"),
+        # The nav's unread badge counts these on every page: only each user's own unread in-app messages.
+        sa.Index("ix_outbox_messages_unread_in_app", "to",
+                 postgresql_where=sa.text("channel = 'in_app' AND sent_at IS NULL"),
+                 sqlite_where=sa.text("channel = 'in_app' AND sent_at IS NULL")),
     )
 
 

@@ -1,0 +1,18 @@
+"""gunicorn settings for production: `.venv/bin/gunicorn -c gunicorn.conf.py` (see README, "Running it for real").
+
+Sync workers with --preload: each worker handles one request at a time, which on the 2-core machines measured did
+better than gthread workers with keep-alive clients (bench/load.py). The mediation room's Socket.IO connections are
+long-lived and need threads: serve /socket.io/ from a second gunicorn with gthread workers (README)."""
+import os
+
+wsgi_app = "app.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "4"))  # about 2 per core
+worker_class = "sync"
+preload_app = True          # app.wsgi warms jieba, the routing engine and the templates once, before the fork
+timeout = 30
+graceful_timeout = 10
+backlog = 2048              # bursts wait in the kernel's queue rather than being refused
+max_requests = 0            # no periodic restarts: nothing leaks per request
+logger_class = "app.privacy.logging_filter.GunicornLogger"  # ID and phone numbers redacted in gunicorn's own logs
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None    # e.g. "-" for stdout
