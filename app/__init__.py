@@ -22,6 +22,9 @@ def _select_locale() -> str:
 
 def create_app(config: Any = None) -> Flask:
     """Build the app. config: None (from JIEFEN_CONFIG), a name, a Config class, or a dict of overrides."""
+    from app.privacy.logging_filter import install as redact_personal_data_in_logs
+
+    redact_personal_data_in_logs()  # every log record of the process, werkzeug's and gunicorn's included
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
                 instance_path=str(Path(os.environ.get("JIEFEN_INSTANCE_DIR", PROJECT_ROOT / "instance"))),
                 instance_relative_config=False)
@@ -74,6 +77,9 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    from app.core.i18n import install_template_gettext
+
+    install_template_gettext(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = N_("请先登录。")
@@ -138,12 +144,15 @@ def _register_blueprints(app: Flask) -> None:
     from app.mediation.schedule_views import bp as scheduling_bp
     from app.mediation.views import bp as mediation_bp
     from app.notifications.views import bp as notifications_bp
+    from app.privacy.consent_views import bp as privacy_consent_bp
+    from app.privacy.retention_views import bp as retention_bp
+    from app.privacy.reveal_views import bp as privacy_reveal_bp
     from app.rules_admin.views import bp as rules_admin_bp
 
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
                rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
                agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp, arbitration_bp, awards_bp, litigation_bp,
-               dashboard_bp, case_search_bp):
+               dashboard_bp, case_search_bp, privacy_consent_bp, privacy_reveal_bp, retention_bp):
         app.register_blueprint(bp)
 
 
@@ -156,6 +165,7 @@ def _register_cli(app: Flask) -> None:
     from app.consult.cli import consult_cli
     from app.core.jobs import jobs_cli
     from app.mediation.cli import invitations_cli, outbox_cli
+    from app.privacy.retention_cli import privacy_cli
     from app.routing.cli import routing
 
     app.cli.add_command(audit_cli)
@@ -172,3 +182,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(cases_cli)
     app.cli.add_command(api_tokens_cli)
     register_analytics_cli(app)  # flask dashboard refresh, flask seed-bulk
+    app.cli.add_command(privacy_cli)  # flask privacy purge

@@ -103,6 +103,19 @@ class Config:
     AGREEMENT_PDF_ATTEMPTS = 3
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "20/minute")       # /verify uploads per IP
     VERIFY_MAX_BYTES = 10 * 1024 * 1024
+    # Personal data of a case is purged this many days after the dispute ended (`flask privacy purge`, daily). Three
+    # years: the general limitation period for civil claims (Civil Code art. 188), which also covers judicial
+    # confirmation (30 days) and applying for enforcement of an agreement or award (2 years, Civil Procedure Law).
+    PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", "1095"))
+    # The personal-information rules residents agree to before filing (registry.yaml + texts); None: app/privacy/texts.
+    CONSENT_TEXTS_DIR = os.environ.get("CONSENT_TEXTS_DIR") or None
+    # Personal data at rest (app/core/crypto.py): AES-256-GCM data keys, `kid:base64-32-bytes[,kid:...]`, the first
+    # encrypts and all decrypt (rotation); else the key file (default <instance>/data.key, created in development).
+    # The blind-index key is separate so that rotating data keys never changes a look-up value. Never in the database.
+    DATA_KEYS = os.environ.get("JIEFEN_DATA_KEYS") or None
+    DATA_KEY_FILE = os.environ.get("JIEFEN_DATA_KEY_FILE") or None            # None: <instance>/data.key
+    BLIND_INDEX_KEY = os.environ.get("JIEFEN_BLIND_INDEX_KEY") or None        # `kid:base64-32-bytes`
+    BLIND_INDEX_KEY_ID = os.environ.get("JIEFEN_BLIND_INDEX_KEY_ID") or None  # None: derived from the oldest data key
 
 
 class TestConfig(Config):
@@ -136,6 +149,25 @@ class ProdConfig(Config):
                 "Refusing to start: set SECRET_KEY to a random value of at least 32 characters "
                 "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+        check_data_keys(app_config)
+
+
+def check_data_keys(app_config: dict) -> None:
+    """Production: the personal-data key must be given explicitly (env or an existing key file), never made up."""
+    from app.core.crypto import KeyConfigError, build_keyring
+
+    key_file = app_config.get("DATA_KEY_FILE")
+    if not (app_config.get("DATA_KEYS") or (key_file and Path(key_file).is_file())):
+        raise RuntimeError(
+            "Refusing to start: no personal-data key. Set JIEFEN_DATA_KEYS=k1:<base64 of 32 random bytes> or "
+            "JIEFEN_DATA_KEY_FILE to a file holding such a line (e.g. python -c \"import base64, secrets; "
+            "print('k1:' + base64.b64encode(secrets.token_bytes(32)).decode())\"). Keep it outside the database "
+            "and its backups."
+        )
+    try:
+        build_keyring(app_config)
+    except KeyConfigError as exc:
+        raise RuntimeError(f"Refusing to start: {exc}") from None
 
 
 CONFIGS = {"development": Config, "testing": TestConfig, "production": ProdConfig}

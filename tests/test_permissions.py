@@ -174,6 +174,10 @@ EXPECTED = {
     "/cases/<int:case_id>/rating": {
         "POST": row(resident1=(409, "案件办结后才能评价"), **{r: (403, "只有案件当事人可以评价本案的办理")
                                                            for r in ("mediator1", "orgadmin1", "admin")})},
+    # --- audited reveal of full numbers (helper A1): staff handling the case, never a party; no reason given: 422.
+    "/cases/<int:case_id>/reveal": {
+        "GET": row(resident1=403, mediator1=200, orgadmin1=200, admin=200),
+        "POST": row(resident1=403, **{r: (422, "需要填写说明") for r in ("mediator1", "orgadmin1", "admin")})},
     "/cases/<int:case_id>/steps/<action>": {  # action=withdraw: only a party may withdraw
         "POST": row(resident1=302, mediator1=NOT_PARTY, orgadmin1=NOT_PARTY, admin=NOT_PARTY)},
 }
@@ -364,7 +368,7 @@ def test_every_post_route_rejects_a_post_without_csrf_token(who, app, demo, make
             "reason": "伪造的撤回"}
     for rule in rules:
         url = build(app, rule, case_id=before["id"], evidence_id=evidence_id, action="withdraw", step=1,
-                    category_id="neighbour", query_id=1, token="not-a-token")
+                    category_id="neighbour", query_id=1, token="not-a-token", record_id=1)
         payload = dict(data, file=(io.BytesIO(PNG), "x.png")) if rule.rule.endswith("/evidence") else data
         resp = web.client.post(url, data=payload)
         assert resp.status_code == 400, f"{who} POST {url}: {resp.status_code}"
