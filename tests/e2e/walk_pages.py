@@ -48,11 +48,12 @@ JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below]]]] =
     "grid-worker": ("grid1", [("my-cases", "/my/cases"), ("intake-1", "/cases/new"), ("consult", "/consult")]),
     "mediator": ("mediator1", [
         ("inbox", "/mediator/inbox"), ("case", Follow(r"^/cases/\d+$")), ("room", Follow(r"^/cases/\d+/room$")),
-        ("record", Below("/record")),
+        ("record", Below("/record")), ("case-again", Below("")), ("reveal", Follow(r"^/cases/\d+/reveal$")),
     ]),
     "org-admin": ("orgadmin1", [
         ("org-board", "/org/cases"), ("assign", Follow(r"^/org/cases/\d+/assign$")),
         ("governance", "/dashboard/governance"), ("search", "/org/cases/search?q=噪音"),
+        ("reveal-log", "/org/audit/reveals"),
     ]),
     "arbitrator": ("arbitrator1", [
         ("inbox", "/arbitration/inbox"), ("case", Follow(r"^/cases/\d+$")),
