@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 API_PREFIX = "/api/v1"
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+               405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large", 415: "unsupported_media_type",
                422: "invalid_request", 429: "too_many_requests", 500: "server_error", 503: "unavailable"}
 MESSAGES = {400: "Malformed request.", 404: "No such resource (or it is not escalated to this court).",
             405: "Method not allowed.", 409: "The record was changed meanwhile: fetch it again and retry.",

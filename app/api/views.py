@@ -35,6 +35,7 @@ from app.core.errors import DomainError
 from app.core.storage import storage
 from app.documents.operations import pdf_download
 from app.extensions import csrf, db
+from app.privacy.retention import purged_at
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,9 @@ def load_case_for_court(case_id: int) -> Case:
     case = db.session.scalar(sa.select(Case).where(Case.id == case_id, _court_criterion(court)))
     if case is None:
         raise ApiError(404, "No such case before this court.")
+    if purged_at(case.id) is not None:
+        raise ApiError(410, "This case's personal data, evidence and documents were purged after the retention "
+                            "period (flask privacy purge); its package is no longer available.")
     return case
 
 

@@ -133,3 +133,31 @@ def test_open_and_recent_cases_are_not_touched(app, demo):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PersonalDataPurge)) >= 2
         assert verify_chain()[1] is None
     assert "case(s) purged (retention 0 days)" in out
+
+
+def test_the_court_api_answers_410_for_a_purged_case(app, old_case):
+    """A court that received the agreement for judicial confirmation fetched the package; after the purge the
+    package is gone, said in the API's documented error format (the API client checks it against openapi.json)."""
+    from app.accounts.models import Organisation
+    from app.agreements.models import ConfirmationApplication
+    from tests.api.test_api import DEMO_COURT, Api, issue
+
+    case_id, _key = old_case
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        agreement = db.session.scalar(sa.select(Agreement).where(Agreement.case_id == case_id,
+                                                                 Agreement.status == "signed"))
+        court = db.session.scalar(sa.select(Organisation).where(Organisation.name == DEMO_COURT))
+        db.session.add(ConfirmationApplication(
+            case_id=case_id, agreement_id=agreement.id, court_id=court.id, status="submitted",
+            applied_by_id=case.filed_by_id, joined_by_id=case.filed_by_id, joined_at=utcnow() - timedelta(days=390),
+            deadline_at=utcnow() - timedelta(days=370)))
+        db.session.commit()
+        db.session.remove()
+    api = Api(app, issue(app)[1])
+    assert api.get(f"/api/v1/cases/{case_id}").status_code == 200
+    _purge(app, "--days", "365")
+    after = api.get(f"/api/v1/cases/{case_id}")
+    assert after.status_code == 410 and after.get_json()["error"]["code"] == "gone"
+    assert "purged after the retention period" in after.get_json()["error"]["message"]
+    assert api.get(f"/api/v1/cases/{case_id}/agreement.pdf").status_code == 410
