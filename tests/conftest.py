@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import threading
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -21,6 +22,42 @@ def _pg_admin_engine():
     from app.config import normalise_database_url
 
     return sa.create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def scratch_app(tmp_path, label: str):
+    """A second app on a brand-new empty database (SQLite file or PostgreSQL database named after `label`) with its
+    own files folder, for tests that need a machine besides the shared one (restore, migrations); dropped after."""
+    from app import create_app
+    from app.config import TestConfig, normalise_database_url
+    from app.extensions import db
+
+    name = None
+    if BACKEND == "sqlite":
+        url = f"sqlite:///{tmp_path / f'{label}.db'}"
+    else:
+        name = f"jiefen_{label}_{os.getpid()}_{secrets.token_hex(3)}"
+        admin = _pg_admin_engine()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))  # nosemgrep: sql-built-from-strings -- pid and hex
+        url = urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}"))
+
+    class ScratchConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = normalise_database_url(url)
+        FILES_DIR = tmp_path / f"{label}-files"
+        SECRET_KEY = f"{label}-" + secrets.token_hex(16)
+
+    scratch = create_app(ScratchConfig)
+    try:
+        yield scratch
+    finally:
+        with scratch.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if name is not None:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # nosemgrep: sql-built-from-strings -- as above
+            admin.dispose()
 
 
 @pytest.fixture(scope="session")

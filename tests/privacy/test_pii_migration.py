@@ -1,59 +1,29 @@
 """The migration d1a0e1c2b3f4 encrypts the numbers already stored (and indexes them); its downgrade decrypts."""
 from __future__ import annotations
 
-import os
-import secrets
-from urllib.parse import urlsplit, urlunsplit
-
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKEND, PG_URL, _pg_admin_engine
+from tests.conftest import scratch_app
 
 BEFORE = "c3d0a5b0a4d3"  # the revision before d1a0e1c2b3f4
 
 
 @pytest.fixture()
-def scratch_app(app, tmp_path):
+def scratch(app, tmp_path):
     """A second app on its own empty database (the same instance dir, so the same personal-data key)."""
-    from app import create_app
-    from app.config import TestConfig, normalise_database_url
-
-    if BACKEND == "sqlite":
-        url, drop = f"sqlite:///{tmp_path / 'migration.db'}", None
-    else:
-        name = f"jiefen_mig_{os.getpid()}_{secrets.token_hex(3)}"
-        admin = _pg_admin_engine()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))  # nosemgrep: sql-built-from-strings -- pid and hex
-        url, drop = urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}")), name
-
-    class ScratchConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = normalise_database_url(url)
-        FILES_DIR = tmp_path / "files"
-        SECRET_KEY = "scratch-" + secrets.token_hex(16)
-
-    scratch = create_app(ScratchConfig)
-    yield scratch
-    from app.extensions import db
-
-    with scratch.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if drop:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))  # nosemgrep: sql-built-from-strings -- as above
-        admin.dispose()
+    with scratch_app(tmp_path, "migration") as other:
+        yield other
 
 
-def test_downgrade_decrypts_and_upgrade_encrypts_and_indexes_existing_rows(scratch_app):
+def test_downgrade_decrypts_and_upgrade_encrypts_and_indexes_existing_rows(scratch):
     from flask_migrate import downgrade, upgrade
 
     from app.core.crypto import blind_index, decrypt
     from app.demo import seed_demo
     from app.extensions import db
 
-    with scratch_app.app_context():
+    with scratch.app_context():
         upgrade()
         seed_demo("jiefen-demo")
         db.session.commit()

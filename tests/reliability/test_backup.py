@@ -6,58 +6,26 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import secrets
 import shutil
 import tarfile
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.conftest import BACKEND, _pg_admin_engine
+from tests.conftest import BACKEND, scratch_app
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
        b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d"
        b"\x00\x00\x00\x00IEND\xaeB`\x82")  # a 1x1 PNG
 
 
-def _admin_sql(statement: str) -> None:
-    admin = _pg_admin_engine()
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(statement))
-    finally:
-        admin.dispose()
-
-
 @pytest.fixture()
-def empty_target(app, database_url, tmp_path):
+def empty_target(app, tmp_path):
     """A second app on a brand-new empty database and an empty files folder (the machine being restored)."""
-    from app import create_app
-    from app.config import TestConfig, normalise_database_url
-
-    if BACKEND == "sqlite":
-        url = f"sqlite:///{tmp_path / 'restored.db'}"
-    else:
-        name = f"jiefen_restore_{os.getpid()}_{secrets.token_hex(3)}"
-        _admin_sql(f'CREATE DATABASE "{name}"')
-        url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-
-    class TargetConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = normalise_database_url(url)
-        FILES_DIR = tmp_path / "restored-files"
-        SECRET_KEY = "restore-" + secrets.token_hex(16)
-
-    target = create_app(TargetConfig)
-    yield target
-    with target.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if BACKEND == "postgresql":
-        _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_app(tmp_path, "restore") as target:
+        yield target
 
 
 def _signed_agreement_pdf(app) -> None:
