@@ -187,9 +187,13 @@ def measure(app, rounds: int, profile: str | None) -> None:
         return
     if profile:
         prof = cProfile.Profile(time.process_time)
-        setup, call = todo[profile]
-        for _ in range(rounds):
-            prof.runcall(call, *as_args(setup()))
+        # "journey": every page of the mix, as often as its share (rounds x 10 requests in all)
+        chosen = {name: round(MIX.get(name, 0) * rounds * 10) for name in todo} if profile == "journey" else \
+            {profile: rounds}
+        for name, times in chosen.items():
+            setup, call = todo[name]
+            for _ in range(times):
+                prof.runcall(call, *as_args(setup()))
         pstats.Stats(prof).sort_stats(os.environ.get("PSORT", "cumulative")).print_stats(40)
         if os.environ.get("PDUMP"):
             prof.dump_stats(os.environ["PDUMP"])
@@ -217,7 +221,7 @@ def measure(app, rounds: int, profile: str | None) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--profile", help="cProfile this page (a name from the table)")
+    parser.add_argument("--profile", help="cProfile this page (a name from the table), or 'journey' for the mix")
     parser.add_argument("--database", default="bench_pages")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     args = parser.parse_args()

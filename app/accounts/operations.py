@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -104,6 +105,30 @@ def _expired(row: UserSession) -> str | None:
     return None
 
 
+# Per-request facts other packages need on most pages (the nav's unread badge, the consent check), answered in the
+# session lookup's own round trip: name -> a function returning a scalar subquery correlated to UserSession.user_id.
+# The loader keeps the answers in user.session_extras; a package reads its own key there and falls back to its
+# own query when the key is missing (another user object, a value made stale within the request).
+SESSION_EXTRAS: dict[str, Callable[[], sa.ScalarSelect]] = {}
+
+
+def register_session_extra(name: str, subquery: Callable[[], sa.ScalarSelect]) -> None:
+    """Answer `subquery` (correlated to UserSession.user_id) with every logged-in request's session lookup."""
+    SESSION_EXTRAS[name] = subquery
+
+
+def session_extra(user: User, name: str, missing=None):
+    """The value the session lookup loaded for `name` on this user object, or `missing`."""
+    return getattr(user, "session_extras", {}).get(name, missing)
+
+
+def forget_session_extra(user: User | None, name: str) -> None:
+    """Drop a loaded value that the request has made stale, so the next read queries again."""
+    extras = getattr(user, "session_extras", None)
+    if extras:
+        extras.pop(name, None)
+
+
 def load_user_from_session_token(token: str) -> User | None:
     """Flask-Login's user loader: the session must be open and within its idle and absolute limits.
 
@@ -113,10 +138,13 @@ def load_user_from_session_token(token: str) -> User | None:
         return None
     # The user comes in the same query: every logged-in request runs this, and a second round trip per request
     # showed in the load benchmark.
-    row = db.session.scalar(sa.select(UserSession).options(joinedload(UserSession.user))
-                            .where(UserSession.token_hash == UserSession.hash_token(token)))
-    if row is None:
+    names = list(SESSION_EXTRAS)
+    found = db.session.execute(
+        sa.select(UserSession, *(SESSION_EXTRAS[n]().label(n) for n in names)).options(joinedload(UserSession.user))
+        .where(UserSession.token_hash == UserSession.hash_token(token))).first()
+    if found is None:
         return None
+    row = found[0]
     if row.ended_at is None and (reason := _expired(row)):
         row.ended_at, row.end_reason = utcnow(), reason
         db.session.commit()
@@ -131,4 +159,5 @@ def load_user_from_session_token(token: str) -> User | None:
         row.last_seen_at = now
         db.session.commit()
     user.session_token = token
+    user.session_extras = dict(zip(names, found[1:]))
     return user

@@ -34,7 +34,21 @@ def queue(channel: str, to: str, subject: str, body: str, case: Case | None = No
     message = OutboxMessage(channel=channel, to=to, subject=subject, body=body,
                             case_id=case.id if case else None, created_at=utcnow())
     db.session.add(message)
+    if channel == "in_app":
+        _forget_badge(to)
     return message
+
+
+def _forget_badge(user_id: str) -> None:
+    """A message to the person making this request: their nav badge (loaded with the session) is stale now."""
+    from flask import has_request_context
+    from flask_login import current_user
+
+    from app.accounts.operations import forget_session_extra
+    from app.notifications.operations import UNREAD
+
+    if has_request_context() and current_user.is_authenticated and str(current_user.id) == user_id:
+        forget_session_extra(current_user._get_current_object(), UNREAD)
 
 
 def notify_user(user: User, subject: str, body: str, case: Case | None = None) -> None:

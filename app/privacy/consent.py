@@ -11,13 +11,16 @@ import sqlalchemy as sa
 import yaml
 from flask import current_app
 
-from app.accounts.models import User
+from app.accounts.models import User, UserSession
+from app.accounts.operations import forget_session_extra, register_session_extra, session_extra
 from app.core.time import utcnow
 from app.extensions import db
 from app.privacy.consent_models import CONSENT_METHODS, ConsentRecord
 
 DEFAULT_TEXTS_DIR = Path(__file__).resolve().parent / "texts"
 LANGUAGES = ("zh", "en")
+SESSION_CONSENT = "consent_purposes"
+_NOT_LOADED = object()
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,26 @@ def active_consent(user: User) -> ConsentRecord | None:
     return None
 
 
+def _purposes_of_session_user() -> sa.ScalarSelect:
+    """For the session lookup (accounts.SESSION_EXTRAS): the purposes of the logged-in user's newest standing
+    consent to the current version, NULL when there is none."""
+    return (sa.select(ConsentRecord.purposes)
+            .where(ConsentRecord.user_id == UserSession.user_id, ConsentRecord.version == current_text().version,
+                   ConsentRecord.withdrawn_at.is_(None))
+            .order_by(ConsentRecord.id.desc()).limit(1).scalar_subquery())
+
+
+register_session_extra(SESSION_CONSENT, _purposes_of_session_user)
+
+
 def has_current_consent(user: User) -> bool:
+    """Filing is allowed: the session lookup answers this for the logged-in user (no query) unless its newest
+    consent lacks a purpose, when every standing consent is checked."""
+    loaded = session_extra(user, SESSION_CONSENT, _NOT_LOADED)
+    if loaded is None:
+        return False
+    if loaded is not _NOT_LOADED and set(current_text().purpose_keys) <= set(loaded):
+        return True
     return active_consent(user) is not None
 
 
@@ -118,6 +140,7 @@ def record_consent(user: User | None, purposes: list[str] | None = None, *, vers
                         recorded_by_id=recorded_by.id if recorded_by else None, ip=ip, accepted_at=utcnow())
     db.session.add(row)
     db.session.flush()
+    forget_session_extra(user, SESSION_CONSENT)
     return row
 
 
@@ -135,6 +158,7 @@ def withdraw(user: User, record_id: int) -> ConsentRecord | None:
     if row.withdrawn_at is None:
         row.withdrawn_at = utcnow()
         db.session.flush()
+        forget_session_extra(user, SESSION_CONSENT)
     return row
 
 

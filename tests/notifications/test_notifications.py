@@ -146,3 +146,29 @@ def test_the_badge_counts_unread_and_drops_after_opening(app, demo, make_web):
     assert 'class="unread"' in page and not BADGE_RE.search(page)
     assert _badge(applicant) == 0
     assert 'class="unread"' not in applicant.get("/notifications").get_data(as_text=True)
+
+
+def test_the_badge_comes_with_the_session_lookup_and_sees_new_messages(app, demo, make_web):
+    """The unread count is answered in the session's own query (no COUNT round trip per page), yet a message that
+    arrives between two pages shows on the next one."""
+    from app.mediation.operations import queue
+
+    applicant, _, _case_id = _respondent_accepts(app, make_web)
+    applicant.get("/notifications")  # everything read
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        uid = db.session.scalar(sa.select(User.id).where(User.username == "resident1"))
+        sa.event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            assert _badge(applicant) == 0
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", seen)
+        queue("in_app", str(uid), "新消息", "调解员给您留言了")
+        queue("in_app", str(uid), "新消息", "调解时间已确定")
+        db.session.commit()
+    assert statements and not [s for s in statements if s.startswith("SELECT count(*) AS count_1 FROM outbox")]
+    assert _badge(applicant) == 2

@@ -158,3 +158,25 @@ def test_a_grid_worker_records_the_residents_in_person_consent(app, demo, make_w
     [row] = _records(app, case_id=case_id)
     assert row.user_id is None and row.subject_name == "张大爷" and row.method == "in_person_signed"
     assert row.recorded_by_id == _user_id(app, "grid1") and row.version == "1" and len(row.purposes) == 3
+
+
+def test_an_older_complete_consent_still_counts_after_a_newer_partial_one(app, demo, make_web):
+    """The session lookup brings only the newest consent's purposes: when those fall short, every standing consent
+    is checked, so a partial re-consent does not lock out a resident who agreed in full before."""
+    web = make_web()
+    web.login("resident3")
+    assert agree(web).status_code == 302
+    with app.app_context():
+        db.session.add(ConsentRecord(user_id=_user_id(app, "resident3"), version="1", text_sha256="0" * 64,
+                                     purposes=["handling"], method="online"))
+        db.session.commit()
+    resp = web.get("/cases/new")
+    assert resp.status_code == 200 and "/privacy/consent" not in resp.headers.get("Location", "")
+    with app.app_context():  # withdraw the complete one: now only the partial one stands
+        full = db.session.scalars(sa.select(ConsentRecord).where(
+            ConsentRecord.user_id == _user_id(app, "resident3")).order_by(ConsentRecord.id)).first()
+        assert full.purposes == list(PURPOSES)
+        full_id = full.id
+    web.post(f"/account/privacy/{full_id}/withdraw", {}, page="/account/privacy")
+    resp = web.get("/cases/new")
+    assert resp.status_code == 302 and "/privacy/consent" in resp.headers["Location"]
