@@ -13,7 +13,6 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -21,6 +20,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from app.cases.models import PartyKind
 from app.core.enums import select_choices
+from app.core.fields import SelectField
 from app.core.validators import email_error, id_number_error, phone_error
 
 REGION_RE = r"^\d{6}(\d{3}){0,2}$"

@@ -13,7 +13,6 @@ from wtforms import (
     EmailField,
     FormField,
     HiddenField,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -21,6 +20,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from app.cases.forms import REGION_MESSAGE, REGION_RE, ApplicantAndRespondentChecks, PartyForm
 from app.core.enums import select_choices
+from app.core.fields import SelectField
 from app.core.validators import email_error
 
 STEPS = (

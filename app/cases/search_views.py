@@ -5,12 +5,13 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from app.accounts.models import Role
 from app.cases.models import CaseStatus, Stage
 from app.cases.search import MAX_PAGE, MAX_QUERY, search_cases
+from app.core.fields import SelectField
 
 bp = Blueprint("case_search", __name__)
 

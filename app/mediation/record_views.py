@@ -7,12 +7,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.cases.models import Case
 from app.cases.views import load_case
 from app.core.errors import DomainError
+from app.core.fields import SelectField
 from app.core.web import localtime
 from app.documents import DocumentError, issue
 from app.documents.operations import pdf_download

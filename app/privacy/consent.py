@@ -106,12 +106,14 @@ def _purposes_of_session_user() -> sa.ScalarSelect:
     """For the session lookup (accounts.SESSION_EXTRAS): the purposes of the logged-in user's newest standing
     consent to the current version, NULL when there is none."""
     return (sa.select(ConsentRecord.purposes)
-            .where(ConsentRecord.user_id == UserSession.user_id, ConsentRecord.version == current_text().version,
+            .where(ConsentRecord.user_id == UserSession.user_id,
+                   ConsentRecord.version == sa.bindparam("consent_version", type_=sa.String),
                    ConsentRecord.withdrawn_at.is_(None))
             .order_by(ConsentRecord.id.desc()).limit(1).scalar_subquery())
 
 
-register_session_extra(SESSION_CONSENT, _purposes_of_session_user)
+register_session_extra(SESSION_CONSENT, _purposes_of_session_user,
+                       lambda: {"consent_version": current_text().version})
 
 
 def has_current_consent(user: User) -> bool:
