@@ -6,9 +6,12 @@ This one writes plain options directly and hands anything unusual (render_kw, ex
 WTForms, so the output is byte-identical (tests/core/test_fields.py compares them)."""
 from __future__ import annotations
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from wtforms import SelectField as _SelectField
 from wtforms import widgets
+
+_EMPTY, _MIDDLE, _CLOSE = Markup(""), Markup('">'), Markup("</option>")
+_OPEN, _OPEN_SELECTED = Markup('<option value="'), Markup('<option selected value="')
 
 
 class Select(widgets.Select):
@@ -22,10 +25,9 @@ class Select(widgets.Select):
     def render_option(cls, choice, **kwargs):
         if kwargs or choice.render_kw or isinstance(choice.value, bool):
             return super().render_option(choice, **kwargs)
-        # html_params sorts the attributes: "selected" comes before "value".
-        selected = "selected " if choice.selected else ""
-        return Markup(f'<option {selected}value="{escape(choice.value)}">{escape(choice.label or choice.value)}'
-                      "</option>")
+        # html_params sorts the attributes: "selected" comes before "value". Markup.join escapes the plain parts.
+        return _EMPTY.join((_OPEN_SELECTED if choice.selected else _OPEN, choice.value, _MIDDLE,
+                            choice.label or choice.value, _CLOSE))
 
 
 class SelectField(_SelectField):
