@@ -63,9 +63,7 @@ def create_app(config: Any = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from flask_babel import gettext
-
-    from app.core.i18n import N_
+    from app.core.i18n import N_, gettext
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # No server-side prepared statements (psycopg prepares a query after its 5th run): PostgreSQL then may

@@ -4,12 +4,12 @@ from __future__ import annotations
 import hashlib
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required, login_url
 
 from app.accounts import operations
 from app.accounts.forms import LoginForm, PasswordChangeForm, RegisterForm
 from app.accounts.operations import SessionEnd
+from app.core.i18n import gettext
 from app.core.web import safe_local_path
 from app.extensions import db, limiter, login_manager
 

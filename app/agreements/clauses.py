@@ -15,7 +15,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
-from flask_babel import gettext
+
+from app.core.i18n import gettext
 
 PARAM_TYPES = ("party", "money", "date", "int", "text")
 PARTY_VALUES = ("applicant", "respondent")

@@ -11,7 +11,6 @@ import math
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import Organisation, OrgType, Role, User
 from app.agreements.content import current_agreement, pdf_data
@@ -21,7 +20,7 @@ from app.cases.models import Case
 from app.cases.operations import append_event
 from app.core import jobs
 from app.core.errors import DomainError
-from app.core.i18n import N_
+from app.core.i18n import N_, gettext
 from app.core.time import utcnow
 from app.core.web import localtime
 from app.extensions import db

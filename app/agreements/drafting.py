@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_UP, Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import User
 from app.agreements import guards  # noqa: F401  (the ORM guard is on whenever agreements are written)
@@ -25,6 +24,7 @@ from app.agreements.clauses import library, render
 from app.agreements.models import Agreement, ChangeRequest
 from app.cases.models import Case, CaseStatus, PartyRole, Stage
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.extensions import db
 from app.mediation import outcome as outcome_ops

@@ -8,11 +8,11 @@ correction is a new agreement (version n+1, supersedes_id = the signed one) that
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from app.agreements.models import Agreement, AgreementSignature
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 
 MESSAGE = "已签署的调解协议及其签名不能修改或删除；如需更正，请起草新的协议版本取代它，并重新签署。"
 

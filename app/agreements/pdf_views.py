@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.agreements import pdf as pdf_ops
@@ -13,6 +12,7 @@ from app.agreements.models import Agreement, AgreementPdf
 from app.cases.models import Case
 from app.cases.views import load_case
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.documents.operations import pdf_download
 from app.extensions import db, limiter
 

@@ -13,7 +13,6 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from flask_babel import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.accounts.models import User
@@ -21,6 +20,7 @@ from app.agreements.drafting import ROLE_LABELS
 from app.agreements.models import Agreement, AgreementSignature, ChangeRequest
 from app.cases.models import Case, CaseParty
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.extensions import db
 from app.mediation.record import is_mediator, password_ok  # noqa: F401  (password_ok: used by the views)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +19,7 @@ from app.agreements.models import Agreement, ChangeRequest
 from app.cases.models import Case
 from app.cases.views import load_case
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.extensions import db
 
 bp = Blueprint("agreements", __name__)

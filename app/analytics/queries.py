@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import Organisation, Tier, User
 from app.analytics import rollups
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.rules import current_rules
+from app.core.i18n import gettext
 from app.extensions import db
 
 COUNTY_NAMES = {"340202": "镜湖区", "340203": "弋江区", "340207": "鸠江区", "340209": "湾沚区", "340210": "繁昌区",

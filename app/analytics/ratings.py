@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.analytics.models import SatisfactionRating
 from app.cases.models import Case, Stage
 from app.core.errors import DomainError
-from app.core.i18n import N_
+from app.core.i18n import N_, gettext
 from app.extensions import db
 
 NOT_PARTY = N_("只有案件当事人可以评价本案的办理。")

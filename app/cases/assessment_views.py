@@ -11,7 +11,6 @@ from decimal import Decimal, InvalidOperation
 import click
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.cases import assessment
@@ -20,7 +19,7 @@ from app.cases.assignment import case_text, choose_mediator, current_engine
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.rules import RulesError, current_rules, load_rules
 from app.cases.views import load_case
-from app.core.i18n import is_english
+from app.core.i18n import gettext, is_english
 from app.core.web import CHINA_TZ
 from app.documents import DocumentError, issue
 from app.documents.operations import pdf_download

@@ -4,14 +4,13 @@ from __future__ import annotations
 import hashlib
 import io
 
-from flask_babel import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.accounts.models import User
 from app.cases.models import Case, EvidenceFile
 from app.cases.operations import append_event
 from app.core.errors import DomainError
-from app.core.i18n import N_
+from app.core.i18n import N_, gettext
 from app.core.storage import FileStorage
 from app.extensions import db
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask_babel import gettext
-
 from app.accounts.models import Role, User
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.rules import Rules
 from app.core.errors import TransitionRefused
-from app.core.i18n import N_, is_english
+from app.core.i18n import N_, gettext, is_english
 
 S = CaseStatus
 

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import gettext
-
 from app.accounts.models import Role, User
 from app.cases import operations
 from app.cases.models import Case, CaseParty, CaseStatus, PartyKind, PartyRole, Stage
 from app.cases.operations import PartyData
 from app.cases.rules import Rules
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.extensions import db
 from app.privacy import consent
@@ -35,7 +34,7 @@ def start_draft(filer: User, title: str, description: str, desired_outcome: str 
                                                  region_code=filer.region_code, user_id=filer.id, email=filer.email))
     db.session.add(case)
     db.session.flush()
-    operations.append_event(case, filer, "draft", None)
+    operations.append_event(case, filer, "draft", None, first=True)
     return case
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role
@@ -23,6 +22,7 @@ from app.cases.rules import current_rules
 from app.cases.views import _category_choices, bp, load_case
 from app.core import idempotency
 from app.core.errors import DomainError, TransitionRefused
+from app.core.i18n import gettext
 from app.core.storage import storage
 from app.extensions import db
 from app.privacy import consent

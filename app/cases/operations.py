@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import Organisation, OrgType, Role, User
 from app.cases import assignment, funnel
@@ -14,6 +13,7 @@ from app.cases.models import GENESIS_HASH, Case, CaseEvent, CaseParty, CaseStatu
 from app.cases.rules import Rules
 from app.cases.signals import case_transitioned
 from app.core.errors import CONFLICT_MESSAGE, DomainError, EditConflict, TransitionRefused
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.extensions import db
 
@@ -46,10 +46,11 @@ class CaseData:
 
 # --- history ---------------------------------------------------------------------------
 def append_event(case: Case, actor: User | None, action: str, from_state: tuple | None,
-                 reason: str | None = None) -> CaseEvent:
-    """Append a hash-chained event for the case's current state; the previous link is read from the DB."""
+                 reason: str | None = None, *, first: bool = False) -> CaseEvent:
+    """Append a hash-chained event for the case's current state; the previous link is read from the DB, except
+    for the `first` event of a case created in this same transaction (nobody else can have chained to it yet)."""
     db.session.flush()
-    last = db.session.execute(
+    last = None if first else db.session.execute(
         sa.select(CaseEvent.seq, CaseEvent.hash).where(CaseEvent.case_id == case.id)
         .order_by(CaseEvent.seq.desc()).limit(1)
     ).first()
@@ -77,7 +78,7 @@ def file_case(filer: User, data: CaseData, parties: list[PartyData], rules: Rule
         case.parties.append(CaseParty(**p.__dict__))
     db.session.add(case)
     db.session.flush()
-    append_event(case, filer, "file", None)
+    append_event(case, filer, "file", None, first=True)
     return case
 
 

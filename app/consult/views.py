@@ -7,12 +7,12 @@ browser session, or the signed-in user who asked."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext
 from flask_login import current_user
 
 from app.cases.rules import current_rules
 from app.consult import operations
 from app.consult.models import ConsultQuery
+from app.core.i18n import gettext
 from app.extensions import db, limiter
 
 bp = Blueprint("consult", __name__)

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import gettext
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from app.core.i18n import N_
+from app.core.i18n import N_, gettext
 from app.extensions import db
 
 

@@ -14,12 +14,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import flash, g, redirect, request
-from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.errors import DomainError
-from app.core.i18n import N_
+from app.core.i18n import N_, gettext
 from app.core.time import utcnow
 from app.extensions import db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask_babel import gettext
+from app.core.i18n import gettext
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"

@@ -8,10 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import gettext
 from markupsafe import Markup
 
-from app.core.i18n import is_english
+from app.core.i18n import gettext, is_english
 from app.documents.fetcher import STATIC_ORIGIN, SafeURLFetcher
 from app.documents.fonts import PREFERRED_FAMILIES, require_cjk_font
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import Organisation, User
 from app.cases.models import Case, CaseParty, CaseStatus, PartyRole, Stage
 from app.cases.operations import _arbitration_body, append_event
 from app.cases.rules import Rules
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.escalation.clause_rules import current_template
 from app.escalation.models import ArbitrationClause, ArbitrationClauseSignature

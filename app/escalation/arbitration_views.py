@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.cases.models import Case, Stage
 from app.cases.rules import current_rules
 from app.cases.views import load_case
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.documents.operations import pdf_download
 from app.documents.render import render
 from app.escalation import arbitration as ops

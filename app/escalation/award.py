@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, Role, User
@@ -24,7 +23,7 @@ from app.cases import operations as case_operations
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.rules import Rules
 from app.core.errors import DomainError, TransitionRefused
-from app.core.i18n import N_
+from app.core.i18n import N_, gettext
 from app.core.storage import storage
 from app.core.time import utcnow
 from app.documents import Document

@@ -3,13 +3,13 @@ sees the case reads the issued award (/award) and downloads its signed PDF (/awa
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.cases.models import Case
 from app.cases.rules import current_rules
 from app.cases.views import load_case
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.documents.operations import pdf_download
 from app.escalation import award as award_ops
 from app.escalation.award_forms import AwardForm, IssueForm

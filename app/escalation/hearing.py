@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext
 
 from app.accounts.models import User
 from app.cases.models import Case, CaseStatus, Stage
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.core.web import localtime
 from app.escalation.models import Hearing

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import Organisation, OrgType, Tier, User
 from app.cases import funnel
@@ -18,6 +17,7 @@ from app.cases.operations import UNCHECKED, transition
 from app.cases.rules import Rules
 from app.cases.signals import case_transitioned
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.core.web import localtime
 from app.documents import issue

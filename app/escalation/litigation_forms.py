@@ -1,12 +1,13 @@
 """The filing form (court, place of performance, 案由, claims, facts) and the clerk's decision form."""
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.cases.forms import REGION_MESSAGE, REGION_RE
+from app.core.i18n import gettext
 
 
 class FilingForm(FlaskForm):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role
@@ -14,6 +13,7 @@ from app.cases.operations import transition
 from app.cases.rules import current_rules
 from app.cases.views import load_case
 from app.core.errors import DomainError, TransitionRefused
+from app.core.i18n import gettext
 from app.core.storage import storage
 from app.documents import DocumentError, issue
 from app.documents.models import Document

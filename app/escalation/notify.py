@@ -3,11 +3,11 @@ staff of the receiving body when a case arrives there (the commission's arbitrat
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import Role, User
 from app.cases.models import Case
 from app.cases.signals import case_transitioned
+from app.core.i18n import gettext
 from app.escalation.hearing import party_users
 from app.extensions import db
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, User
@@ -21,6 +20,7 @@ from app.cases.operations import append_event
 from app.cases.rules import current_rules
 from app.cases.signals import case_transitioned
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.core.web import CHINA_TZ
 from app.extensions import db

@@ -11,11 +11,11 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import User
 from app.cases.models import Case
 from app.cases.operations import append_event
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.extensions import db
 from app.mediation.room import (

@@ -6,13 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import User
 from app.cases.models import Case, CaseEvent, CaseStatus, PartyRole, Stage
 from app.cases.rules import current_rules
 from app.cases.signals import case_transitioned
-from app.core.i18n import is_english
+from app.core.i18n import gettext, is_english
 from app.core.time import utcnow
 from app.extensions import db
 from app.mediation.record_models import AgreementDraft

@@ -11,13 +11,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import User
 from app.accounts.operations import authenticate
 from app.cases.models import Case, CaseEvent, CaseParty, Stage
 from app.cases.rules import current_rules
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.extensions import db
 from app.mediation.record_models import MediationRecord, RecordSignature, RecordStatement

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -22,6 +21,7 @@ from app.accounts.models import User
 from app.cases.models import Case, CaseParty, CaseStatus, Stage
 from app.cases.operations import append_event
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.extensions import db
 from app.mediation.room_models import (

@@ -14,11 +14,11 @@ import random
 import time
 
 from flask import current_app, session
-from flask_babel import gettext
 from flask_login import current_user
 from flask_socketio import emit, join_room
 
 from app.cases.models import Case
+from app.core.i18n import gettext
 from app.extensions import db, socketio
 from app.mediation import offers as offer_ops
 from app.mediation import room as ops

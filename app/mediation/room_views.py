@@ -3,11 +3,11 @@ renders the shell, which the script fills from the socket's "state" event."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.cases.views import load_case
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.mediation import room as ops
 from app.mediation import room_events  # noqa: F401  (registers the Socket.IO handlers)
 from app.mediation.offers import PARTY_SIDES

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import click
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext
 from icalendar import Alarm, Calendar, Event
 
 from app.accounts.models import User
@@ -18,6 +17,7 @@ from app.cases.models import Case, CaseStatus, Stage
 from app.cases.operations import append_event
 from app.core import jobs
 from app.core.errors import DomainError
+from app.core.i18n import gettext
 from app.core.jobs import jobs_cli
 from app.core.time import utcnow
 from app.core.web import localtime

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from app.core.i18n import gettext
 from app.core.web import safe_local_path
 from app.extensions import db
 from app.privacy import consent

@@ -3,9 +3,9 @@ case (documents, evidence, PDFs, forms) answers 410 Gone with a message, to thos
 from __future__ import annotations
 
 from flask import Blueprint, abort, request
-from flask_babel import gettext
 from flask_login import current_user
 
+from app.core.i18n import gettext
 from app.extensions import db
 from app.privacy.retention_rules import ENDED_STATES
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from app.accounts.models import Role, User
 from app.cases.models import Case, CaseParty
 from app.core.errors import DomainError
-from app.core.i18n import N_
+from app.core.i18n import N_, gettext
 from app.extensions import db
 from app.privacy.reveal_models import PiiReveal
 

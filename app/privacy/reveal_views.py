@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, render_template, request
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.cases.views import load_case
+from app.core.i18n import gettext
 from app.extensions import db
 from app.privacy import reveal as ops
 from app.privacy.crypto_cli import pii_cli

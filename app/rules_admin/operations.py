@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from flask_babel import gettext as _
 
 from app.cases.assignment import CATEGORIES_FILE
+from app.core.i18n import gettext as _
 from app.core.i18n import is_english
 from app.core.rules_store import active_text, save_version
 from app.routing import engine_from_text, validate_categories
