@@ -4,13 +4,12 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from app.accounts.models import User
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.core.validators import email_error
 from app.extensions import db
 

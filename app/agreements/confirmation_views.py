@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
@@ -15,7 +14,7 @@ from app.agreements import confirmation as ops
 from app.agreements.models import ConfirmationApplication
 from app.cases.models import Case
 from app.core.errors import DomainError
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.documents import DocumentError, issue
 from app.documents.operations import pdf_download
 from app.extensions import db

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
@@ -12,7 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.agreements.drafting import DraftInput
 from app.core.enums import select_choices
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 
 TERM_FIELD_RE = re.compile(r"^terms-(\d{1,2})-clause$")
 MAX_PARAM_CHARS = 400

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import MonthField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from app.core.enums import select_choices
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 
 SCORES = [(5, lazy_gettext("5 分：非常满意")), (4, lazy_gettext("4 分：满意")), (3, lazy_gettext("3 分：一般")),
           (2, lazy_gettext("2 分：不满意")), (1, lazy_gettext("1 分：非常不满意"))]

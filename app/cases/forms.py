@@ -2,7 +2,6 @@
 lazy_gettext strings: they resolve in the language of the request that shows them."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -21,7 +20,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from app.cases.models import PartyKind
 from app.core.enums import select_choices
 from app.core.fields import SelectField
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.core.validators import email_error, id_number_error, phone_error
 
 REGION_RE = r"^\d{6}(\d{3}){0,2}$"

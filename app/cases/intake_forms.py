@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -21,7 +20,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from app.cases.forms import REGION_MESSAGE, REGION_RE, ApplicantAndRespondentChecks, PartyForm
 from app.core.enums import select_choices
 from app.core.fields import SelectField
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.core.validators import email_error
 
 STEPS = (

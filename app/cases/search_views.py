@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
@@ -12,6 +11,7 @@ from app.accounts.models import Role
 from app.cases.models import CaseStatus, Stage
 from app.cases.search import MAX_PAGE, MAX_QUERY, search_cases
 from app.core.fields import SelectField
+from app.core.i18n import lazy_gettext
 
 bp = Blueprint("case_search", __name__)
 

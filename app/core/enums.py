@@ -4,7 +4,8 @@ from __future__ import annotations
 import enum
 
 import sqlalchemy as sa
-from flask_babel import get_locale
+
+from app.core.i18n import request_locale
 
 
 class LabelledEnum(str, enum.Enum):
@@ -20,10 +21,7 @@ class LabelledEnum(str, enum.Enum):
     @property
     def label(self) -> str:
         """The label in the current request's language (Chinese outside a request)."""
-        try:
-            locale = get_locale()
-        except Exception:  # noqa: BLE001 (outside an app or request context)
-            locale = None
+        locale = request_locale()
         if locale is not None and locale.language == "en":
             return self.en
         return self.zh

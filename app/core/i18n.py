@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from flask.globals import _cv_request
 from flask_babel import get_locale
+from flask_babel.speaklater import LazyString
 
 
 def N_(message: str) -> str:
@@ -15,12 +16,24 @@ def N_(message: str) -> str:
     return message
 
 
+def request_locale():
+    """Flask-Babel's get_locale(), found once per request (see _request_translations); None outside an app."""
+    request_ctx = _cv_request.get(None)
+    if request_ctx is None:
+        try:
+            return get_locale()
+        except Exception:  # noqa: BLE001 (outside an app or request context)
+            return None
+    cached = _locale.get()
+    if cached is None or cached[0] is not request_ctx:
+        cached = (request_ctx, get_locale())
+        _locale.set(cached)
+    return cached[1]
+
+
 def is_english() -> bool:
     """True when the current request's language is English (False outside a request)."""
-    try:
-        locale = get_locale()
-    except Exception:  # noqa: BLE001 (outside an app or request context)
-        return False
+    locale = request_locale()
     return locale is not None and locale.language == "en"
 
 
@@ -47,10 +60,10 @@ class WtformsTranslations:
     form (it caches on the request only); it looks for `request.wtforms_translations` first."""
 
     def ugettext(self, string: str) -> str:
-        return _wtforms_catalogue(str(get_locale())).ugettext(string)
+        return _wtforms_catalogue(str(request_locale())).ugettext(string)
 
     def ungettext(self, singular: str, plural: str, n: int) -> str:
-        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+        return _wtforms_catalogue(str(request_locale())).ungettext(singular, plural, n)
 
 
 WTFORMS_TRANSLATIONS = WtformsTranslations()
@@ -59,6 +72,7 @@ WTFORMS_TRANSLATIONS = WtformsTranslations()
 # (the request context it was looked up in, the catalogue). Flask keeps the request context in a ContextVar too, so
 # comparing the two costs two ContextVar reads: no LocalProxy, no g, no Flask-Babel context per string.
 _catalogue: ContextVar[tuple | None] = ContextVar("jiefen_catalogue", default=None)
+_locale: ContextVar[tuple | None] = ContextVar("jiefen_locale", default=None)
 
 
 def _request_translations():
@@ -81,6 +95,11 @@ def gettext(string: str, **variables) -> str:
     """flask_babel.gettext (same catalogue, same %-formatting), with the catalogue found once per request."""
     translated = _request_translations().ugettext(string)
     return translated if not variables else translated % variables
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """flask_babel.lazy_gettext, translated by the gettext above when shown (form labels, messages)."""
+    return LazyString(gettext, string, **variables)
 
 
 def ngettext(singular: str, plural: str, num: int, **variables) -> str:

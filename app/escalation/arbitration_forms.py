@@ -1,12 +1,11 @@
 """Forms of the arbitration panel: the agreement's signature, scheduling and recording a hearing."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.escalation import hearing as hearing_ops
 from app.mediation.schedule_views import parse_beijing
 

@@ -1,11 +1,11 @@
 """Forms of the award pages: the arbitrator's draft, and issuing with the password re-entered."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from app.core.i18n import lazy_gettext
 from app.escalation.award import LIMITS, AwardInput, decision_items
 
 

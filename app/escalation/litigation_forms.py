@@ -1,13 +1,12 @@
 """The filing form (court, place of performance, 案由, claims, facts) and the clerk's decision form."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.cases.forms import REGION_MESSAGE, REGION_RE
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 
 
 class FilingForm(FlaskForm):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
@@ -10,7 +9,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from app.cases.models import Case
 from app.cases.views import load_case
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.extensions import db
 from app.mediation import deadlines
 from app.mediation.schedule_models import DeadlineExtension

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
@@ -14,7 +13,7 @@ from app.cases.models import Case
 from app.cases.views import load_case
 from app.core.errors import DomainError
 from app.core.fields import SelectField
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.core.web import localtime
 from app.documents import DocumentError, issue
 from app.documents.operations import pdf_download

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import FieldList, StringField, TextAreaField
@@ -13,7 +12,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from app.accounts.models import User
 from app.cases.models import Case
 from app.cases.views import load_case
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.core.time import utcnow
 from app.core.web import localtime
 from app.extensions import db

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
@@ -18,7 +17,7 @@ from app.cases.operations import mediators_for
 from app.cases.rules import current_rules
 from app.cases.views import load_case
 from app.core.errors import DomainError, TransitionRefused
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.extensions import db
 from app.mediation import deadlines
 from app.mediation import (

@@ -1,13 +1,12 @@
 """The reveal request: which number, why (a reason from the list and a note)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.core.fields import SelectField
-from app.core.i18n import gettext
+from app.core.i18n import gettext, lazy_gettext
 from app.privacy.reveal import REASONS
 
 MIN_NOTE = 4

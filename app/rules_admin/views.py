@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
@@ -10,7 +9,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.accounts.models import OrgType, Role, Tier
 from app.cases.assignment import CATEGORIES_FILE, current_engine
-from app.core.i18n import gettext, is_english
+from app.core.i18n import gettext, is_english, lazy_gettext
 from app.core.rules_store import history
 from app.extensions import db
 from app.rules_admin import operations
