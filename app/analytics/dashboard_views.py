@@ -10,25 +10,27 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import TypeVar
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role
-from app.analytics import queries, ratings
+from app.analytics import panel_cache, queries, ratings
 from app.analytics.forms import DashboardFilterForm, RatingForm
 from app.analytics.queries import Scope
 from app.analytics.warnings import current_warnings
 from app.cases.models import Stage
 from app.cases.views import category_label, load_case
 from app.core.errors import DomainError
-from app.core.i18n import N_
+from app.core.i18n import N_, gettext
 from app.core.time import utcnow
 from app.extensions import db
 
 bp = Blueprint("dashboard", __name__)
+T = TypeVar("T")
 
 
 @bp.record_once
@@ -249,14 +251,25 @@ PANELS: dict[str, Callable[[Scope, int | None], Panel]] = {
 
 
 # --- pages --------------------------------------------------------------------------------------------------------
+def _cached(scope: Scope, what: str, build: Callable[[], T]) -> tuple[T, datetime]:
+    """Built panels from the short in-process cache (app/analytics/panel_cache.py). The scope comes from
+    _scope_for_user, which has already run for this request: it holds the only organisation this user may see (or
+    None for the admin) and the filter's dates, so one organisation's entries are never served to another's admin.
+    Off under TESTING unless DASHBOARD_PANEL_CACHE is set: the test suite wipes the data between tests with raw SQL
+    that no cache can see (tests/analytics turns it on and empties it around each test)."""
+    if not current_app.config.get("DASHBOARD_PANEL_CACHE", not current_app.testing):
+        return build(), utcnow()
+    return panel_cache.get_or_build((scope, str(get_locale()), what), build)
+
+
 @bp.route("/dashboard/governance")
 @login_required
 def governance():
     form, scope = _filters()
-    panels = [build(scope, TABLE_ROWS) for build in PANELS.values()]
+    panels, computed_at = _cached(scope, "page", lambda: [build(scope, TABLE_ROWS) for build in PANELS.values()])
     org = current_user.organisation if scope.organisation_id is not None else None
     return render_template("analytics/dashboard.html", panels=panels, form=form, org=org,
-                           csv_args=_filter_args(form))
+                           csv_args=_filter_args(form), computed_at=computed_at)
 
 
 def _cell_text(cell) -> str:
@@ -290,7 +303,8 @@ def governance_csv(panel: str):
     _form, scope = _filters()
     if panel not in PANELS:
         abort(404)
-    body = "\ufeff" + panel_csv(PANELS[panel](scope, None))  # the BOM makes Excel read UTF-8 (Chinese) right
+    built, _computed_at = _cached(scope, f"csv:{panel}", lambda: PANELS[panel](scope, None))
+    body = "\ufeff" + panel_csv(built)  # the BOM makes Excel read UTF-8 (Chinese) right
     stamp = _today().strftime("%Y%m%d")
     return Response(body.encode("utf-8"), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=governance-{panel}-{stamp}.csv"})

@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from app.agreements.models import ConfirmationApplication
+from app.analytics import panel_cache
 from app.cases.models import Case, CaseParty, PartyRole
 from app.core.time import utcnow
 from app.extensions import db
@@ -336,6 +337,9 @@ def refresh(since: datetime | None = None, *, full: bool = False, conn=None) -> 
     conn.execute(watermark.delete())
     conn.execute(watermark.insert().values(id=1, max_updated_at=max_updated, max_rating_id=max_rating,
                                            refreshed_at=utcnow()))
+    # The built dashboard panels of this process are now older than the rollups; other processes' (gunicorn
+    # workers') expire within panel_cache.TTL seconds.
+    panel_cache.clear()
     return {"months": "all" if months is None else len(months)}  # how many filing months were recomputed
 
 

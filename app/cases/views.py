@@ -1,9 +1,12 @@
 """Case pages: file, view (with assessment and timeline), edit, funnel steps, evidence."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -16,6 +19,7 @@ from app.cases.rules import current_rules
 from app.core import idempotency
 from app.core.enums import select_choices
 from app.core.errors import DomainError, TransitionRefused
+from app.core.i18n import gettext
 from app.core.storage import storage
 from app.core.web import safe_local_path
 from app.extensions import db
@@ -190,15 +194,60 @@ def download_evidence(case_id: int, evidence_id: int):
     return response
 
 
+MY_CASES_PER_PAGE = 20
+
+
+@dataclass
+class CasePage:
+    """One page of a list of cases, with what the pager needs."""
+
+    cases: list[Case]
+    page: int
+    pages: int
+    total: int
+
+
+def _requested_page(raw: str | None) -> int | None:
+    """?page=N as a positive int; None when it is not one (letters, 0, negative, absurdly long)."""
+    if raw is None or raw == "":
+        return 1
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
+        return None
+    return int(raw)
+
+
+def _my_cases_page(criterion, page: int, per_page: int = MY_CASES_PER_PAGE) -> CasePage:
+    """The page of cases matching criterion, open ones first, newest activity first; a page past the end gives the
+    last page. Each card reads its case's events (funnel bar, last steps) and parties: loaded for this page's cases
+    at once, never per card."""
+    stmt = (sa.select(Case).where(criterion)
+            .options(selectinload(Case.events), selectinload(Case.parties))
+            .order_by(Case.stage == Stage.closed, Case.updated_at.desc(), Case.id.desc()))
+    cases = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    if (cases and len(cases) < per_page) or (not cases and page == 1):
+        total = (page - 1) * per_page + len(cases)  # the last page: no count needed
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(criterion)) or 0
+    pages = max(1, -(-total // per_page))
+    if page > pages:
+        page = pages
+        cases = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return CasePage(list(cases), page, pages, total)
+
+
 @bp.route("/my/cases")
 @login_required
 def my_cases():
-    """The resident's (or grid worker's) dashboard: each case with its stage and timeline."""
-    # Each card reads the case's events (funnel bar, last steps) and parties: loaded for all cases at once.
-    cases = db.session.scalars(sa.select(Case).where(Case.visible_to(current_user))
-                               .options(selectinload(Case.events), selectinload(Case.parties))
-                               .order_by(Case.stage == Stage.closed, Case.updated_at.desc())).all()
-    return render_template("cases/dashboard.html", cases=cases)
+    """The resident's (or grid worker's) dashboard: each case with its stage and timeline, 20 to a page."""
+    raw = request.args.get("page")
+    wanted = _requested_page(raw)
+    result = _my_cases_page(Case.visible_to(current_user), wanted or 1)
+    notice = None
+    if wanted is None:
+        notice = gettext("页码“%(page)s”无效，已显示第 1 页。", page=raw[:20])
+    elif wanted > result.page:
+        notice = gettext("没有第 %(page)s 页，已显示最后一页（第 %(last)s 页）。", page=wanted, last=result.pages)
+    return render_template("cases/dashboard.html", cases=result.cases, pager=result, notice=notice)
 
 
 from app.cases import intake_views  # noqa: E402,F401  (the intake wizard's routes live on this blueprint)
