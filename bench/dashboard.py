@@ -3,7 +3,7 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_dash python bench/dashboard.py [--cases 1000000]
 
 The database must be migrated (`flask db upgrade`). When it holds fewer than --cases cases, the missing ones are
-added with seed-bulk (parallel COPY) first; the rollups are then refreshed. Ends with one JSON line: cases, seed
+added with seed-bulk (generated inside PostgreSQL, app/analytics/bulk_sql.py) first; the rollups are then refreshed. Ends with one JSON line: cases, seed
 (when it seeded: cases/s over the whole seed-bulk call, its phases, and the rollup refresh's seconds), the load
 average while measuring (the machine may be shared), max_p99_ms (the slowest query's p99, search included),
 max_dashboard_p99_ms, max_list_search_p99_ms (one organisation's case list and search, through

@@ -1,4 +1,5 @@
-"""`flask seed-bulk`: realistic synthetic cases, fast (PostgreSQL: parallel COPY, see bulk_load; SQLite: executemany).
+"""`flask seed-bulk`: realistic synthetic cases, fast (PostgreSQL: made by the database, see bulk_sql, or with
+in_database=False by this module's Generator in worker processes and COPYed, see bulk_load; SQLite: executemany).
 
 Six counties of 芜湖市 with mediation committees on three tiers plus county trade bodies, mediators, arbitration
 bodies and courts (created once, by name); then N cases over the last three years (more recent ones weigh more,
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.analytics import bulk_load
+from app.analytics import bulk_load, bulk_sql
 from app.analytics.bulk_story import Story
 from app.analytics.bulk_world import (
     CATEGORY_WEIGHTS,
@@ -416,10 +417,11 @@ REBUILD_INDEXES_FROM = 100_000  # cases: from this many, indexes are rebuilt onc
 
 
 def seed_bulk(count: int, seed: int = 1, processes: int | None = None, *, chunk: int = CHUNK,
-              rebuild_indexes_from: int = REBUILD_INDEXES_FROM) -> dict:
+              rebuild_indexes_from: int = REBUILD_INDEXES_FROM, in_database: bool = True) -> dict:
     """Add `count` synthetic cases with their parties, events, court filings, agreements with confirmation
     applications and ratings; commit; return counts, phases and the rate (cases per second of the whole call:
-    world, generation, load, index rebuild and, on PostgreSQL, VACUUM ANALYZE; the rollups are not included)."""
+    world, generation, load, index rebuild and, on PostgreSQL, VACUUM ANALYZE; the rollups are not included).
+    On PostgreSQL the database makes the rows (bulk_sql) unless in_database is False (Python, COPY by `chunk`)."""
     import os
 
     started = time.perf_counter()
@@ -431,7 +433,9 @@ def seed_bulk(count: int, seed: int = 1, processes: int | None = None, *, chunk:
     now = utcnow()
     _JOB.clear()
     _JOB.update(seed=seed, world=world, now=now, rules=current_rules(), litigation=current_litigation_rules(),
-                count=count, pg=pg, chunk=chunk, starts=filing_times(random.Random(seed * 7919), now, count))
+                count=count, pg=pg, chunk=chunk, in_database=pg and in_database)
+    if not _JOB["in_database"]:
+        _JOB["starts"] = filing_times(random.Random(seed * 7919), now, count)
     chunks = (count + chunk - 1) // chunk
     if pg:
         result = _seed_postgresql(count, chunks, processes or os.cpu_count() or 1, rebuild_indexes_from)
@@ -471,19 +475,23 @@ def _seed_postgresql(count: int, chunks: int, processes: int, rebuild_from: int)
     phases: dict[str, float] = {}
     mark = time.perf_counter()
     rebuild = bulk_load.drop_secondary_indexes(url, list(COLUMNS)) if count >= rebuild_from else []
-    try:
-        totals = _load_all(chunks, processes)
-        phases["load"] = time.perf_counter() - mark
-    finally:
-        mark = time.perf_counter()
-        setup = "SET maintenance_work_mem = '1GB'"
-        indexes = bulk_load.run_parallel(url, rebuild, processes, setup)
-        phases["indexes"] = time.perf_counter() - mark
+    if _JOB["in_database"]:  # rebuilds the indexes itself, those of cases and parties while it loads the rest
+        totals, generated, indexes = bulk_sql.seed(url, _JOB, count, processes, rebuild)
+        phases.update(generated)
+    else:
+        try:
+            totals = _load_all(chunks, processes)
+            phases["load"] = time.perf_counter() - mark
+        finally:
+            mark = time.perf_counter()
+            indexes = bulk_load.run_parallel(url, rebuild, processes, bulk_sql.INDEX_SETUP)
+            phases["indexes"] = time.perf_counter() - mark
     mark = time.perf_counter()
     # Biggest first, so the two largest tables overlap.
     bulk_load.run_parallel(url, [f"VACUUM ANALYZE {t}" for t in VACUUM_ORDER], processes)
     phases["vacuum_analyze"] = time.perf_counter() - mark
-    phases.update(generate_cpu=totals.pop("generate_cpu"), copy_in_workers=totals.pop("copy"))
+    if not _JOB["in_database"]:
+        phases.update(generate_cpu=totals.pop("generate_cpu"), copy_in_workers=totals.pop("copy"))
     return {"totals": totals, "processes": processes,
             "phases": {k: round(v, 2) for k, v in phases.items()},
             "index_seconds": {k: round(v, 2) for k, v in sorted(indexes.items(), key=lambda kv: -kv[1])[:6]}}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 import sqlalchemy as sa
 
 from app.analytics import bulk, queries
@@ -51,6 +52,7 @@ def test_seed_bulk_makes_valid_chains_and_plausible_cases(app):
         _assert_realistic()
         _assert_filings_and_confirmations(stats)
         _assert_searchable()
+        _assert_search_vectors_equal_the_literal()
         _assert_personal_data_encrypted()
         _assert_indexes_rebuilt()
 
@@ -119,6 +121,26 @@ def _assert_searchable() -> None:
     assert expected and found == expected
 
 
+def _assert_search_vectors_equal_the_literal() -> None:
+    """PostgreSQL assembles the vectors from staged parts (bulk_pools, bulk_sql): for every case with a court case
+    number and a sample of the others, the vector equals what app/cases/search.py computes from the case's texts."""
+    from app.cases.search import tsvector_literal
+
+    if db.engine.dialect.name != "postgresql":
+        return
+    rows = db.session.execute(sa.text(
+        "SELECT c.id, c.title, c.description, c.court_case_number, a.name, r.name FROM cases c "
+        "JOIN case_parties a ON a.case_id = c.id AND a.role = 'applicant' "
+        "JOIN case_parties r ON r.case_id = c.id AND r.role = 'respondent' "
+        "WHERE c.court_case_number IS NOT NULL OR mod(c.id, 10) = 0 ORDER BY c.id")).all()
+    assert len(rows) > 200 and any(row.court_case_number for row in rows)
+    for case_id, title, description, number, applicant, respondent in rows:
+        same = db.session.scalar(sa.text("SELECT search_vector = CAST(:v AS tsvector) FROM cases WHERE id = :id"),
+                                 {"v": tsvector_literal(title, description, number, applicant, respondent),
+                                  "id": case_id})
+        assert same, case_id
+
+
 def _assert_personal_data_encrypted() -> None:
     """Phones and credit codes are stored encrypted with their blind indexes; the ORM reads them back in clear."""
     from app.core.crypto import blind_index
@@ -145,13 +167,17 @@ def _assert_indexes_rebuilt() -> None:
     assert declared and declared <= present
 
 
-def test_search_vectors_built_from_parts_equal_the_whole_literal(app):
-    """The generator builds a case's vector from remembered parts; PostgreSQL reads it as the literal of the case's
-    whole text (title, description, court case number and both names) would be."""
+@pytest.mark.parametrize("in_database", [True, False], ids=["sql", "python"])
+def test_search_vectors_built_from_parts_equal_the_whole_literal(app, in_database):
+    """Both generators (PostgreSQL's INSERT ... SELECT and Python's COPY) build a case's vector from remembered parts;
+    PostgreSQL reads it as the literal of the case's whole text (title, description, court case number and both
+    names) would be."""
+    from app.cases.operations import verify_chain
     from app.cases.search import tsvector_literal
 
     with app.app_context():
-        bulk.seed_bulk(300, seed=3)
+        stats = bulk.seed_bulk(300, seed=3, in_database=in_database)
+        assert verify_chain() == (stats["events"], None)
         if db.engine.dialect.name != "postgresql":
             return
         rows = db.session.execute(sa.text(
