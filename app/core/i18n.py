@@ -7,6 +7,8 @@ from functools import lru_cache
 from flask.globals import _cv_request
 from flask_babel import get_locale
 from flask_babel.speaklater import LazyString
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 
 def N_(message: str) -> str:
@@ -118,3 +120,17 @@ def install_template_gettext(app) -> None:
         pgettext=lambda c, s: _request_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
     )
+    # _() and gettext() are most of a page's calls into Python: Jinja's newstyle versions go through the context
+    # twice per string (the `_` alias resolves `gettext`, which calls the function above). This one does the same
+    # in one step: the translation marked safe where the template autoescapes (translations are ours, not user
+    # input), then always %-formatted, which escapes each variable.
+    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"] = _template_gettext
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, string: str, **variables):
+    translated = _request_translations().ugettext(string)
+    if eval_ctx.autoescape:
+        # nosemgrep: markup-from-non-literal -- our own catalogue's text, never user input
+        translated = Markup(translated)  # nosec B704
+    return translated % variables

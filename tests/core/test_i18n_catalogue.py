@@ -25,3 +25,18 @@ def test_pages_switch_language_between_requests(app, web):
     assert "<h1>Log in</h1>" in web.get("/login?lang=en").get_data(as_text=True)
     assert "<h1>登录</h1>" in web.get("/login?lang=zh").get_data(as_text=True)
     assert "<h1>Log in</h1>" in web.get("/login?lang=en").get_data(as_text=True)
+
+
+def test_template_gettext_escapes_variables_keeps_the_translation_and_formats_percent(app):
+    from flask import render_template_string
+
+    # Flask autoescapes string templates (the escaping below is what is checked), hence the nosemgrep markers.
+    with app.test_request_context("/?lang=en"):
+        out = render_template_string(  # nosemgrep: autoescape-disabled-in-code
+            "{{ _('登录') }}|{{ _('第 %(page)s 页', page='<b>2</b>') }}|{{ _('100%%') }}")
+    assert out == "Log in|Page &lt;b&gt;2&lt;/b&gt;|100%"
+    with app.test_request_context("/?lang=zh"):
+        assert render_template_string("{{ gettext('登录') }}") == "登录"  # nosemgrep: autoescape-disabled-in-code
+        marked = render_template_string(  # nosemgrep: autoescape-disabled-in-code
+            """{{ _('数据更新于 <time datetime="%(iso)s">%(time)s</time>', iso='2026"', time='<i>') }}""")
+    assert marked == '数据更新于 <time datetime="2026&#34;">&lt;i&gt;</time>'  # the catalogue's markup, escaped values
