@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import ClauseAdapter
 
 from app.cases.models import Case, CaseParty
 from app.extensions import db
@@ -203,10 +204,13 @@ def _newest_matches(cols, organisation_id: int | None, stage: str | None, match,
     org = [Case.organisation_id == organisation_id] if organisation_id is not None else []
     in_stage = [Case.stage == stage] if stage else []
     order = (Case.created_at.desc(), Case.id.desc())
-    recent = (sa.select(Case.id).where(*org).order_by(*order).limit(max(RECENT_WINDOW, 4 * need))
+    # The match is tested on the window's own rows (the whole row is in the CTE, the statement rewritten onto it):
+    # joined back to `cases` instead, the planner could run the match through the GIN index over every case and
+    # hash-join, which took 350 ms for a phrase found in 33,000 cases of other organisations and none of this one.
+    recent = (sa.select(Case.__table__).where(*org).order_by(*order).limit(max(RECENT_WINDOW, 4 * need))
               .cte("recent").prefix_with("MATERIALIZED"))
-    rows = db.session.execute(sa.select(*cols).join(recent, recent.c.id == Case.id).where(*in_stage, match)
-                              .order_by(*order).limit(need)).all()
+    on_window = ClauseAdapter(recent).traverse(sa.select(*cols).where(*in_stage, match).order_by(*order).limit(need))
+    rows = db.session.execute(on_window).all()
     if len(rows) == need:
         return rows[offset:]
     hits = sa.select(Case.id, Case.created_at).where(*org, *in_stage, match).cte("hits").prefix_with("MATERIALIZED")
