@@ -25,6 +25,25 @@ def _pg_admin_engine():
 
 
 @contextmanager
+def sql_statements(app):
+    """The SQL statements the app's engine runs inside the block (a list filled as they run)."""
+    from app.extensions import db
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
 def scratch_app(tmp_path, label: str):
     """A second app on a brand-new empty database (SQLite file or PostgreSQL database named after `label`) with its
     own files folder, for tests that need a machine besides the shared one (restore, migrations); dropped after."""

@@ -6,22 +6,14 @@ import sqlalchemy as sa
 
 from app.cases.models import CaseEvent
 from app.extensions import db
+from tests.conftest import sql_statements
 
 
 def test_the_overview_does_not_scan_the_chain(app, demo, make_web):
     admin = make_web()
     admin.login("admin")
-    statements = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", seen)
-        try:
-            page = admin.get("/admin/overview").get_data(as_text=True)
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", seen)
+    with sql_statements(app) as statements:
+        page = admin.get("/admin/overview").get_data(as_text=True)
     assert "系统概览" in page and "校验哈希链" in page
     assert not [s for s in statements if "FROM case_events" in s]
 

@@ -4,7 +4,6 @@ the platform's) cached panels; entries expire; a rollup refresh empties it; the 
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -14,27 +13,11 @@ from app.analytics import panel_cache
 from app.core.time import utcnow
 from app.extensions import db
 from tests.analytics.test_dashboard_views import FUNNEL_ALL, FUNNEL_ORG1, URL, csv_rows, dashboard, logged_in
+from tests.conftest import sql_statements
 
 # What the panels read; a request's own statements (the session, the user, the organisation's name) are not panels.
 PANEL_TABLES = re.compile(r"\b(dash_\w+|cases|case_events|case_parties|satisfaction_ratings|mediator_profiles|"
                           r"confirmation_applications)\b")
-
-
-@contextmanager
-def statements(app):
-    """The SQL statements run inside the block."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture()
@@ -69,11 +52,11 @@ def _file_one_more_case(app) -> None:
 
 def test_a_second_look_within_a_minute_runs_no_panel_sql_and_shows_the_same_numbers(app, demo, make_web, clock):
     web = logged_in(make_web, "admin")
-    with statements(app) as first_sql:
+    with sql_statements(app) as first_sql:
         first_html, first = dashboard(web)
     assert [s for s in first_sql if PANEL_TABLES.search(s)], "the first look builds the panels"
     clock.now += 59
-    with statements(app) as second_sql:
+    with sql_statements(app) as second_sql:
         second_html, second = dashboard(web)
     assert [s for s in second_sql if PANEL_TABLES.search(s)] == []
     assert len(second_sql) < len(first_sql) - 30
@@ -89,7 +72,7 @@ def test_a_second_look_within_a_minute_runs_no_panel_sql_and_shows_the_same_numb
 def test_the_csv_export_reuses_the_cache_too(app, demo, make_web, clock):
     web = logged_in(make_web, "admin")
     rows = csv_rows(web.get(f"{URL}/funnel.csv"))
-    with statements(app) as sql:
+    with sql_statements(app) as sql:
         again = csv_rows(web.get(f"{URL}/funnel.csv"))
     assert again == rows and [s for s in sql if PANEL_TABLES.search(s)] == []
 
@@ -163,6 +146,6 @@ def test_off_under_testing_unless_asked_for(app, demo, make_web, monkeypatch, cl
     web = logged_in(make_web, "admin")
     dashboard(web)
     assert panel_cache.size() == 0
-    with statements(app) as sql:
+    with sql_statements(app) as sql:
         dashboard(web)
     assert [s for s in sql if PANEL_TABLES.search(s)]

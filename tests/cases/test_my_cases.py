@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.cases.models import Case
 from app.core.time import utcnow
 from app.extensions import db
+from tests.conftest import sql_statements
 
 TITLE_RE = re.compile(r'<article class="card case-card" id="case-\d+">\s*<h2><a href="/cases/\d+">([^<]+)</a>')
 PAGER_RE = re.compile(r'<nav class="pager row" aria-label="([^"]+)">(.*?)</nav>', re.S)
@@ -159,18 +160,8 @@ def test_a_resident_with_no_cases_is_invited_to_ask(app, make_web):
 def test_the_cards_of_a_page_are_loaded_in_a_few_queries(app, resident_with_45, make_web):
     web = make_web()
     web.login(resident_with_45)
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(app) as statements:
         page(web, "?page=2")
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
     on_cases = [s for s in statements if re.search(r"\bFROM (cases|case_events|case_parties)\b", s)]
     # the page's cases, their events, their parties and the count: not one query per card
     assert len(on_cases) <= 6, "\n\n".join(on_cases)
