@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import random
 import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.analytics import bulk_load, bulk_sql
+from app.analytics import bulk_load, bulk_pools, bulk_sql
 from app.analytics.bulk_story import Story
 from app.analytics.bulk_world import (
     CATEGORY_WEIGHTS,
@@ -55,17 +54,7 @@ from app.escalation.litigation_rules import current_litigation_rules
 from app.extensions import db
 
 # --- the canonical JSON of an event, fast ---------------------------------------------------------------------
-_QUOTED: dict = {None: "null"}
-
-
-def _q(value: str | None) -> str:
-    """A JSON string (or null) as canonical writes it; the few distinct values repeat, so they are remembered."""
-    quoted = _QUOTED.get(value)
-    if quoted is None:
-        quoted = json.dumps(value, ensure_ascii=False)
-        if len(_QUOTED) < 10_000:
-            _QUOTED[value] = quoted
-    return quoted
+_q = bulk_pools.json_string
 
 
 def fast_canonical(case_id: int, seq: int, actor_id: int | None, action: str, from_stage: str | None,

@@ -87,9 +87,14 @@ def _array(values) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-@functools.cache
-def _q(value: str | None) -> str:
+@functools.lru_cache(maxsize=10_000)
+def json_string(value: str | None) -> str:
+    """A JSON string (or null) as app.core.audit.canonical writes it; the few distinct values repeat, so they are
+    remembered (both seed paths build event JSON from these)."""
     return "null" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+_q = json_string
 
 
 _WORD = re.compile(r"[^\W_]{2,}")

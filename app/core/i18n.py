@@ -19,18 +19,13 @@ def N_(message: str) -> str:
 
 
 def request_locale():
-    """Flask-Babel's get_locale(), found once per request (see _request_translations); None outside an app."""
-    request_ctx = _cv_request.get(None)
-    if request_ctx is None:
+    """Flask-Babel's get_locale(), found once per request (see _per_request); None outside an app."""
+    if _cv_request.get(None) is None:
         try:
             return get_locale()
         except Exception:  # noqa: BLE001 (outside an app or request context)
             return None
-    cached = _locale.get()
-    if cached is None or cached[0] is not request_ctx:
-        cached = (request_ctx, get_locale())
-        _locale.set(cached)
-    return cached[1]
+    return _per_request(_locale, get_locale)
 
 
 def is_english() -> bool:
@@ -77,20 +72,25 @@ _catalogue: ContextVar[tuple | None] = ContextVar("jiefen_catalogue", default=No
 _locale: ContextVar[tuple | None] = ContextVar("jiefen_locale", default=None)
 
 
+def _per_request(slot: ContextVar, look_up):
+    """look_up() once per request: `slot` holds (the request context it was found in, the value)."""
+    request_ctx = _cv_request.get(None)
+    cached = slot.get()
+    if cached is None or cached[0] is not request_ctx:
+        cached = (request_ctx, look_up())
+        slot.set(cached)
+    return cached[1]
+
+
 def _request_translations():
     """Flask-Babel's catalogue for this request's locale, looked up once per request rather than once per string:
     Flask-Babel's own lookup (domain, context, locale, cache key) costs ~10-35 µs, and a page has 20-60 translated
     strings. Outside a request (CLI, jobs) Flask-Babel decides, as before."""
     from flask_babel import get_translations
 
-    request_ctx = _cv_request.get(None)
-    if request_ctx is None:
+    if _cv_request.get(None) is None:
         return get_translations()
-    cached = _catalogue.get()
-    if cached is None or cached[0] is not request_ctx:
-        cached = (request_ctx, get_translations())
-        _catalogue.set(cached)
-    return cached[1]
+    return _per_request(_catalogue, get_translations)
 
 
 def gettext(string: str, **variables) -> str:
