@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TypeVar
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -26,7 +26,7 @@ from app.cases.models import Stage
 from app.cases.views import category_label, load_case
 from app.core.errors import DomainError
 from app.core.i18n import N_, gettext
-from app.core.time import utcnow
+from app.core.time import beijing_today, utcnow
 from app.extensions import db
 
 bp = Blueprint("dashboard", __name__)
@@ -95,7 +95,7 @@ def _filter_args(form: DashboardFilterForm) -> dict[str, str]:
 
 def _today() -> date:
     """Today in China (UTC+8): overdue days are counted in the local calendar."""
-    return (utcnow() + timedelta(hours=8)).date()
+    return beijing_today()
 
 
 # --- formatting ---------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from app.analytics import rollups
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.rules import current_rules
 from app.core.i18n import gettext
+from app.core.time import beijing_date, day_start_utc
 from app.extensions import db
 
 COUNTY_NAMES = {"340202": "镜湖区", "340203": "弋江区", "340207": "鸠江区", "340209": "湾沚区", "340210": "繁昌区",
@@ -73,10 +74,10 @@ def _from(table: sa.Table, scope: Scope, per_org: bool) -> tuple[str, dict]:
         params["org"] = scope.organisation_id
     if scope.since is not None:
         where.append("c.created_at >= :start")
-        params["start"] = rollups.day_start_utc(scope.since)
+        params["start"] = day_start_utc(scope.since)
     if scope.until is not None:
         where.append("c.created_at < :end")
-        params["end"] = rollups.day_start_utc(scope.until)
+        params["end"] = day_start_utc(scope.until)
     dialect = db.session.get_bind().dialect.name
     return f"({rollups.source(table.name, dialect, ' AND '.join(where))}) t", params
 
@@ -243,9 +244,9 @@ def _scoped(query, scope: Scope):
     if scope.organisation_id is not None:
         query = query.where(Case.organisation_id == scope.organisation_id)
     if scope.since is not None:
-        query = query.where(Case.created_at >= rollups.day_start_utc(scope.since))
+        query = query.where(Case.created_at >= day_start_utc(scope.since))
     if scope.until is not None:
-        query = query.where(Case.created_at < rollups.day_start_utc(scope.until))
+        query = query.where(Case.created_at < day_start_utc(scope.until))
     return query
 
 
@@ -259,7 +260,7 @@ def _overdue_queries(scope: Scope, today: date) -> dict:
     mediation = _scoped(sa.select(Case.id.label("case_id"), Case.mediation_due_on.label("due")).where(
         Case.stage == Stage.mediate, Case.status == CaseStatus.in_progress, Case.mediation_due_on < today), scope)
     confirmation = sa.select(Application.case_id, Application.deadline_at.label("due")).where(
-        Application.status == "awaiting", Application.deadline_at < rollups.day_start_utc(today))
+        Application.status == "awaiting", Application.deadline_at < day_start_utc(today))
     # Only the cases still standing returned (a few, by the stage/status index), not every return ever made.
     standing = _scoped(sa.select(Case.id).where(Case.stage == Stage.litigate, Case.status == CaseStatus.returned),
                        scope)
@@ -267,7 +268,7 @@ def _overdue_queries(scope: Scope, today: date) -> dict:
     returned = (sa.select(CourtFiling.case_id, sa.func.max(CourtFiling.decided_at).label("due"))
                 .where(CourtFiling.status == "returned", CourtFiling.case_id.in_(standing))
                 .group_by(CourtFiling.case_id)
-                .having(sa.func.max(CourtFiling.decided_at) < rollups.day_start_utc(today - grace)))
+                .having(sa.func.max(CourtFiling.decided_at) < day_start_utc(today - grace)))
     if scope != Scope():  # the organisation's (or period's) case ids, from the (organisation, created) index alone
         confirmation = confirmation.where(Application.case_id.in_(_scoped(sa.select(Case.id), scope)))
     return {
@@ -275,8 +276,8 @@ def _overdue_queries(scope: Scope, today: date) -> dict:
         # the planner would otherwise AND with it over every labour case ever filed.
         "mediation": (mediation.where(sa.func.coalesce(Case.category, "").not_in(labour)), lambda due: due),
         "labour_mediation": (mediation.where(sa.func.coalesce(Case.category, "").in_(labour)), lambda due: due),
-        "confirmation": (confirmation, rollups.beijing_date),
-        "court_returns": (returned, lambda due: rollups.beijing_date(due) + grace),
+        "confirmation": (confirmation, beijing_date),
+        "court_returns": (returned, lambda due: beijing_date(due) + grace),
     }
 
 

@@ -24,17 +24,16 @@ changed months in its own committed transaction (so small live data, e.g. the te
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from app.agreements.models import ConfirmationApplication
 from app.analytics import panel_cache
 from app.cases.models import Case, CaseParty, PartyRole
-from app.core.time import utcnow
+from app.core.time import BEIJING_OFFSET, utcnow
 from app.extensions import db
 
-BEIJING_OFFSET = timedelta(hours=8)
 OVERLAP = timedelta(minutes=10)
 STAGES = ("consult", "assess", "mediate", "arbitrate", "litigate")
 # Bits of `reached`: the funnel steps a case has ever taken.
@@ -217,16 +216,6 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     start = datetime(y, m, 1)
     end = datetime(y + (m == 12), m % 12 + 1, 1)
     return start - BEIJING_OFFSET, end - BEIJING_OFFSET
-
-
-def beijing_date(moment: datetime) -> date:
-    """The Beijing calendar date of a naive UTC datetime."""
-    return (moment + BEIJING_OFFSET).date()
-
-
-def day_start_utc(day: date) -> datetime:
-    """The UTC instant where this Beijing calendar day begins."""
-    return datetime(day.year, day.month, day.day) - BEIJING_OFFSET
 
 
 # --- refresh -------------------------------------------------------------------------------------------------

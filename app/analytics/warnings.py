@@ -26,11 +26,10 @@ from app.analytics.spikes import SpikeRule, detect_spike
 from app.cases.models import Case
 from app.cases.rules import RulesError, current_rules, load_rules, read_rules_file
 from app.core.i18n import is_english, localized
-from app.core.web import CHINA_TZ
+from app.core.time import beijing_date, beijing_today, day_start_utc
 from app.extensions import db
 
 MAX_CASE_IDS = 200
-UTC_OFFSET = timedelta(hours=8)  # Beijing midnight is 16:00 UTC the day before; created_at is naive UTC
 MESSAGES = ("spike_title", "spike_why", "region", "mass_title", "mass_why")
 _SAMPLE = {"region": "x", "category": "x", "count": 1, "baseline": 1, "lam": 1, "p": 1, "alpha": 1, "code": "x",
            "respondent": "x", "days": 1, "categories": "x", "min_cases": 1}
@@ -122,16 +121,6 @@ def current_warning_rules() -> WarningRules:
 
 
 # --- helpers ------------------------------------------------------------------------------
-def local_today() -> date:
-    """Today in Beijing."""
-    return datetime.now(CHINA_TZ).date()
-
-
-def day_start_utc(day: date) -> datetime:
-    """The naive-UTC instant a Beijing calendar day begins."""
-    return datetime(day.year, day.month, day.day) - UTC_OFFSET
-
-
 _NOT_WORD = re.compile(r"[\W_]+")  # whitespace, punctuation and symbols of any script (CJK characters are \w)
 
 
@@ -194,7 +183,7 @@ def _rollup_scope(table: sa.Table, scope: Scope, *, totals: bool):
 def _weekly_counts(scope: Scope, starts: list[datetime]) -> dict[tuple[str, str], list[int]]:
     """{(county, category): [count in week 0, week 1, ...]} from the daily rollup (a few thousand rows)."""
     weeks = len(starts) - 1
-    days = [rollups.beijing_date(moment).isoformat() for moment in starts]  # week k: days[k] <= day < days[k-1]
+    days = [beijing_date(moment).isoformat() for moment in starts]  # week k: days[k] <= day < days[k-1]
     t = rollups.daily
     week = sa.case(*[(t.c.day >= days[k], k) for k in range(weeks - 1)], else_=weeks - 1)
     stmt = sa.select(t.c.county, t.c.category, week, sa.func.sum(t.c.n)).where(
@@ -259,8 +248,8 @@ def _respondent_pairs(scope: Scope, rule: MassRule, start: datetime, end: dateti
     packed = sa.func.aggregate_strings(
         sa.cast(t.c.case_id, sa.String) + ":" + t.c.category + ":" + t.c.county, ":")
     stmt = sa.select(t.c.id_key, t.c.name_key, t.c.name, packed).where(
-        _rollup_scope(t, scope, totals=False), t.c.day >= rollups.beijing_date(start).isoformat(),
-        t.c.day < rollups.beijing_date(end).isoformat()).group_by(t.c.id_key, t.c.name_key, t.c.name)
+        _rollup_scope(t, scope, totals=False), t.c.day >= beijing_date(start).isoformat(),
+        t.c.day < beijing_date(end).isoformat()).group_by(t.c.id_key, t.c.name_key, t.c.name)
     if rule.categories:
         stmt = stmt.where(t.c.category.in_(sorted(rule.categories)))
     return _rows(stmt)
@@ -356,7 +345,7 @@ def current_warnings(scope: Scope, today: date | None = None) -> list[dict]:
     "count"} plus, for spikes, "region_label", "category_label", "baseline", "p_value"; for mass disputes,
     "categories" (ids, most cases first) and "respondent_key" (id:<blind index of the code> or name:<normalised
     name>)."""
-    today = today or local_today()
+    today = today or beijing_today()
     rules = current_warning_rules()
     rollups.ensure_fresh()
     # The detectors read only the rollups (and, for the few groups that fire, the cases behind them), so their answer

@@ -5,7 +5,7 @@ is computed by app/cases/assessment.py from plain values."""
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -20,7 +20,7 @@ from app.cases.models import Case, CaseStatus, Stage
 from app.cases.rules import RulesError, current_rules, load_rules
 from app.cases.views import load_case
 from app.core.i18n import gettext, is_english
-from app.core.web import CHINA_TZ
+from app.core.time import beijing_today
 from app.documents import DocumentError, issue
 from app.documents.operations import pdf_download
 from app.extensions import db
@@ -51,11 +51,6 @@ def yuan(value) -> str:
         return "—"
     value = Decimal(value)
     return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-
-
-def local_today() -> date:
-    """Today in Beijing: limitation periods count calendar days where the residents live."""
-    return datetime.now(CHINA_TZ).date()
 
 
 def lang() -> str:
@@ -121,7 +116,7 @@ def build(case: Case, today: date | None = None) -> dict:
         learned_on=case.learned_on, has_arbitration_agreement=case.has_arbitration_agreement,
         stage=case.stage.label, status=case.status.label)
     return assessment.build_report(
-        facts, a_rules, today or local_today(), classification=assessment.category_reasons(
+        facts, a_rules, today or beijing_today(), classification=assessment.category_reasons(
             case.category, classification, labels), similar=similar, handler=handler_for(case, category, choice),
         lang=lang())
 

@@ -1,8 +1,6 @@
 """The intake wizard's steps: what happened; type and amount; parties; evidence; review and submit."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -21,6 +19,7 @@ from app.cases.forms import REGION_MESSAGE, REGION_RE, ApplicantAndRespondentChe
 from app.core.enums import select_choices
 from app.core.fields import SelectField
 from app.core.i18n import gettext, lazy_gettext
+from app.core.time import beijing_today
 from app.core.validators import email_error
 
 STEPS = (
@@ -50,17 +49,22 @@ class WhatHappenedForm(WizardForm):
         Length(min=10, max=10000, message=lazy_gettext("请至少写 10 个字，最多 10000 字。"))])
     desired_outcome = TextAreaField(lazy_gettext("您希望怎样解决"), validators=[
         Optional(), Length(max=2000, message=lazy_gettext("最多 2000 字。"))])
-    began_on = DateField(lazy_gettext("纠纷从哪天开始（大概即可）"), validators=[Optional()],
-                         render_kw={"max": date.today().isoformat()})
-    learned_on = DateField(lazy_gettext("您哪天知道自己的权益受到损害"), validators=[Optional()],
-                           render_kw={"max": date.today().isoformat()})
+    began_on = DateField(lazy_gettext("纠纷从哪天开始（大概即可）"), validators=[Optional()])
+    learned_on = DateField(lazy_gettext("您哪天知道自己的权益受到损害"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The picker's latest day is today in Beijing, worked out per form (not once when a worker starts).
+        self.today = beijing_today()
+        for field in (self.began_on, self.learned_on):
+            field.render_kw = {"max": self.today.isoformat()}
 
     def validate_began_on(self, field) -> None:
-        if field.data and field.data > date.today():
+        if field.data and field.data > self.today:
             raise ValidationError(gettext("日期不能晚于今天。"))
 
     def validate_learned_on(self, field) -> None:
-        if field.data and field.data > date.today():
+        if field.data and field.data > self.today:
             raise ValidationError(gettext("日期不能晚于今天。"))
         if field.data and self.began_on.data and field.data < self.began_on.data:
             raise ValidationError(gettext("知道权益受损的日期不能早于纠纷开始的日期。"))

@@ -5,6 +5,7 @@ import re
 from datetime import date
 
 from app.core.i18n import gettext
+from app.core.time import beijing_today
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
@@ -22,7 +23,7 @@ def id_number_error(value: str) -> str | None:
         born = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
     except ValueError:
         return gettext("身份证号码中的出生日期无效。")
-    if born > date.today() or born.year < 1900:
+    if born > beijing_today() or born.year < 1900:
         return gettext("身份证号码中的出生日期无效。")
     expected = _CHECK_CHARS[sum(int(d) * w for d, w in zip(v[:17], _WEIGHTS)) % 11]
     if v[17] != expected:

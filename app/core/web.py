@@ -1,13 +1,12 @@
 """Request hooks shared by every page: security headers, template helpers."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, request
 
-# China Standard Time has no daylight saving: a fixed offset needs no tz database.
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
+from app.core.time import CHINA_TZ
 
 
 def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from app.cases.rules import Rules
 from app.core.errors import DomainError, TransitionRefused
 from app.core.i18n import N_, gettext
 from app.core.storage import storage
-from app.core.time import utcnow
+from app.core.time import day_start_utc, utcnow
 from app.documents import Document
 from app.escalation.award_rules import AwardRules
 from app.escalation.models import Award
@@ -183,9 +184,7 @@ def _sha256(content: dict) -> str:
 # --- issuing -------------------------------------------------------------------------------------------
 def beijing_year_bounds(year: int):
     """[start, end) of a Beijing calendar year as naive UTC datetimes (how the database stores time)."""
-    from datetime import datetime, timedelta
-
-    return datetime(year, 1, 1) - timedelta(hours=8), datetime(year + 1, 1, 1) - timedelta(hours=8)
+    return day_start_utc(date(year, 1, 1)), day_start_utc(date(year + 1, 1, 1))
 
 
 def next_number(body: Organisation, rules: AwardRules, year: int) -> str:

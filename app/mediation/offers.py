@@ -16,7 +16,7 @@ from app.accounts.models import User
 from app.cases.models import Case
 from app.cases.operations import append_event
 from app.core.i18n import gettext
-from app.core.time import utcnow
+from app.core.time import beijing_today, utcnow
 from app.extensions import db
 from app.mediation.room import (
     RoomError,
@@ -78,7 +78,7 @@ def make_offer(case: Case, user: User, data: dict, room: str | None = None) -> t
     if who is None:
         raise RoomError(gettext("您不是本案的参与人。"), status_code=403)
     _require_open(case)
-    today = (utcnow() + timedelta(hours=8)).date()
+    today = beijing_today()
     amount, instalments = _amount(data.get("amount")), _instalments(data.get("instalments"))
     pay_by, apology = _pay_by(data.get("pay_by"), today), bool(data.get("apology"))
     other = (data.get("other_terms") or "").strip()

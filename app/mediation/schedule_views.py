@@ -13,7 +13,7 @@ from app.accounts.models import User
 from app.cases.models import Case
 from app.cases.views import load_case
 from app.core.i18n import gettext, lazy_gettext
-from app.core.time import utcnow
+from app.core.time import BEIJING_OFFSET, utcnow
 from app.core.web import localtime
 from app.extensions import db
 from app.mediation import scheduling
@@ -21,7 +21,6 @@ from app.mediation.schedule_models import SessionSlot
 
 bp = Blueprint("scheduling", __name__)
 
-BEIJING_OFFSET = timedelta(hours=8)
 INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
 

@@ -22,7 +22,7 @@ LABOUR = "工地拖欠三个月工资"
 
 @pytest.fixture(autouse=True)
 def frozen_today(monkeypatch):
-    monkeypatch.setattr(assessment_views, "local_today", lambda: TODAY)
+    monkeypatch.setattr(assessment_views, "beijing_today", lambda: TODAY)
 
 
 def update_case(app, find_title, **values):
