@@ -250,7 +250,10 @@ def check(case: Case, action: str, user: User, rules: Rules, ctx: dict | None = 
 
 def available(case: Case, user: User, rules: Rules) -> list[Transition]:
     """Steps this user may take now (shown as buttons)."""
-    return [t for t in TRANSITIONS if refusal(case, t.action, user, rules) is None]
+    # Only the steps leaving the current state can be allowed: refusal() of any other would compose (and translate)
+    # a message that nobody reads, for each of the ~20 steps, on every case page.
+    state = (case.stage, case.status)
+    return [t for t in TRANSITIONS if state in t.sources and refusal(case, t.action, user, rules) is None]
 
 
 def blocked_for_user(case: Case, user: User, rules: Rules) -> list[tuple[Transition, str]]:

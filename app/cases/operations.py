@@ -48,7 +48,9 @@ class CaseData:
 def append_event(case: Case, actor: User | None, action: str, from_state: tuple | None,
                  reason: str | None = None, *, first: bool = False) -> CaseEvent:
     """Append a hash-chained event for the case's current state; the previous link is read from the DB, except
-    for the `first` event of a case created in this same transaction (nobody else can have chained to it yet)."""
+    for the `first` event of a case created in this same transaction (nobody else can have chained to it yet).
+    The first event is written by the request's next flush (its commit at the latest) rather than a flush of its
+    own: nothing can read it in between, and a new draft's request has one flush fewer."""
     db.session.flush()
     last = None if first else db.session.execute(
         sa.select(CaseEvent.seq, CaseEvent.hash).where(CaseEvent.case_id == case.id)
@@ -64,7 +66,8 @@ def append_event(case: Case, actor: User | None, action: str, from_state: tuple 
     )
     event.hash = event.compute_hash()
     db.session.add(event)
-    db.session.flush()
+    if not first:
+        db.session.flush()
     return event
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.cases import evidence as evidence_ops
 from app.cases import funnel, operations
@@ -43,9 +43,10 @@ def _funnel_globals(state) -> None:
     state.app.jinja_env.globals["FUNNEL_STAGES"] = [s for s in Stage if s != Stage.closed]
 
 
-def load_case(case_id: int) -> Case:
-    """The case if current_user may see it; 404 otherwise (never reveal that it exists)."""
-    case = db.session.get(Case, case_id)
+def load_case(case_id: int, *options) -> Case:
+    """The case if current_user may see it; 404 otherwise (never reveal that it exists). options: loader options
+    for what the page reads of it (they apply when the case is not already in the session)."""
+    case = db.session.get(Case, case_id, options=options or None)
     if case is None or not case.can_view(current_user):
         abort(404)
     return case
@@ -95,7 +96,9 @@ def _render_case(case: Case, step_form: StepForm | None = None, failed_action: s
 @bp.route("/cases/<int:case_id>")
 @login_required
 def view_case(case_id: int):
-    return _render_case(load_case(case_id))
+    # The page lists the parties: they come joined to the case's own row (a handful of rows) rather than in a lazy
+    # load while the template renders. The history and the evidence stay lazy: selectinload cost as much CPU.
+    return _render_case(load_case(case_id, joinedload(Case.parties)))
 
 
 @bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])

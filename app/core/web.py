@@ -20,6 +20,11 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 # The mediation room needs the camera and microphone of this site's own pages; nothing else needs any device.
 PERMISSIONS_POLICY = "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()"
+# Set on every response unless the view set its own: (name in lower case, name, value), in this order.
+SECURITY_HEADERS = tuple((name.lower(), name, value) for name, value in (
+    ("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"), ("Permissions-Policy", PERMISSIONS_POLICY),
+    ("Cross-Origin-Opener-Policy", "same-origin")))
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -32,12 +37,11 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        # headers.setdefault() for each, with the names already set read once (each setdefault scanned them twice)
+        present = {key.lower() for key in headers.keys()}
+        for lower, key, value in SECURITY_HEADERS:
+            if lower not in present:
+                headers.add(key, value)
         # Every page and download may carry personal data (a case, a question asked at /consult, a CSRF token,
         # a PDF, an export): no cache keeps any of them. Only the static assets may be cached.
         if not request.path.startswith("/static/"):
@@ -48,6 +52,9 @@ def register_request_hooks(app: Flask) -> None:
         return response
 
     app.add_template_filter(localtime, "localtime")
+    from app.core.fields import render_field
+
+    app.jinja_env.globals["render_field"] = render_field  # templates/macros.html's `field`
 
     @app.context_processor
     def helpers():
