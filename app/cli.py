@@ -12,20 +12,29 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 
-audit_cli = AppGroup("audit", help="Check the hash-chained case history.")
+audit_cli = AppGroup("audit", help="Check the hash-chained case history and PII reveal log.")
 
 
 @audit_cli.command("verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Verify every case's event chain; name the first broken link and exit 1 if there is one."""
+    """Verify every case's event chain and the PII reveal log's chain; name the first broken link of each and
+    exit 1 if there is one."""
     from app.cases.operations import verify_chain
+    from app.privacy import reveal_chain
 
     checked, broken = verify_chain()
     if broken:
         click.echo(f"BROKEN after {checked} good events: {broken}", err=True)
+    else:
+        click.echo(f"OK: {checked} events verified, every chain intact.")
+    reveals, broken_reveal = reveal_chain.verify()
+    if broken_reveal:
+        click.echo(f"PII reveal log BROKEN after {reveals} good reveals: {broken_reveal}", err=True)
+    else:
+        click.echo(f"OK: {reveals} PII reveals verified, the reveal log's chain is intact.")
+    if broken or broken_reveal:
         sys.exit(1)
-    click.echo(f"OK: {checked} events verified, every chain intact.")
 
 
 @click.command("seed-demo")
@@ -95,7 +104,8 @@ def restore_command(archive: Path, force: bool) -> None:
         click.echo("Restored, but the verification FAILED:\n  " + "\n  ".join(report.problems), err=True)
         sys.exit(1)
     click.echo(f"Restored and verified: {report.tables} tables, {report.rows} rows, {report.files} files, "
-               f"{report.events} audit events (chain intact), {report.signed_pdfs} signed PDF(s) valid.")
+               f"{report.events} audit events (chain intact), {report.reveals} PII reveals (chain intact), "
+               f"{report.signed_pdfs} signed PDF(s) valid.")
 
 
 idempotency_cli = AppGroup("idempotency", help="Keys of idempotent submissions.")

@@ -159,11 +159,14 @@ def _clean_database(request):
                 conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:  # DELETE fires row triggers (TRUNCATE does not): signed agreements refuse it, so lift them meanwhile
                 from app.agreements.triggers import create_triggers, drop_triggers
+                from app.privacy import reveal_triggers
 
                 drop_triggers(conn)
+                reveal_triggers.drop_triggers(conn)
                 for name in reversed(tables):
                     conn.execute(sa.text(f"DELETE FROM {name}"))  # nosemgrep: sql-built-from-strings -- names from our metadata
                 create_triggers(conn)
+                reveal_triggers.create_triggers(conn)
 
 
 @pytest.fixture()

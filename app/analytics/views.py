@@ -51,12 +51,15 @@ def verify_audit_chain():
 
 @jobs.job
 def verify_chain_job(user_id: int) -> None:
-    """Verify every case's event chain and tell the admin who asked, in the app (the same check as
-    `flask audit verify`)."""
+    """Verify every case's event chain and the PII reveal log's chain and tell the admin who asked, in the app, one
+    notice for each (the same checks as `flask audit verify`)."""
     from app.mediation.operations import notify_user
+    from app.privacy import reveal_chain
 
     checked, broken = verify_chain()
     db.session.rollback()  # the read transaction of the long scan ends before the notice is written
+    reveals, broken_reveal = reveal_chain.verify()
+    db.session.rollback()
     user = db.session.get(User, user_id)
     if user is None:
         return
@@ -66,5 +69,12 @@ def verify_chain_job(user_id: int) -> None:
     else:
         subject = gettext("办理记录哈希链完整")
         body = gettext("已校验 %(n)s 条办理记录，每个案件的哈希链都完整。", n=checked)
+    notify_user(user, subject, body)
+    if broken_reveal:
+        subject = gettext("号码查看记录哈希链发现断裂")
+        body = gettext("校验了 %(n)s 条完好的号码查看记录后发现问题：%(where)s", n=reveals, where=broken_reveal)
+    else:
+        subject = gettext("号码查看记录哈希链完整")
+        body = gettext("已校验 %(n)s 条号码查看记录，哈希链完整。", n=reveals)
     notify_user(user, subject, body)
     db.session.commit()

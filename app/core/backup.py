@@ -4,10 +4,10 @@ The dump: SQLite through its online backup API (a consistent copy while the app 
 `pg_dump --format=custom` when pg_dump is on PATH, inside a REPEATABLE READ transaction whose snapshot it
 shares (so the manifest's row counts describe exactly the dumped data), else a logical dump through SQLAlchemy
 (JSON lines, loaded back after `flask db upgrade` to the same revision). The manifest holds the row count of
-every table, the SHA-256 of the dump and of every file under FILES_DIR, the head of the audit hash chain, the
-alembic revision and created_at. A restore checks the archive against the manifest before it touches anything,
-refuses a database that holds rows (unless forced), then checks the result: counts, file hashes, the audit
-chain, signed PDFs.
+every table, the SHA-256 of the dump and of every file under FILES_DIR, the heads of the audit hash chain and of
+the PII reveal log's chain, the alembic revision and created_at. A restore checks the archive against the manifest
+before it touches anything, refuses a database that holds rows (unless forced), then checks the result: counts,
+file hashes, both chains, signed PDFs.
 """
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ class RestoreReport:
     rows: int = 0
     files: int = 0
     events: int = 0
+    reveals: int = 0
     signed_pdfs: int = 0
 
     @property
@@ -92,8 +93,15 @@ def alembic_revision(conn: sa.Connection) -> str | None:
     return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def reveal_head(conn: sa.Connection) -> dict | None:
+    """The PII reveal log's chain: how many reveals and the newest one's hash (None before that chain existed)."""
+    from app.privacy import reveal_chain
+
+    return reveal_chain.head(conn)
+
+
 def _describe(conn: sa.Connection) -> dict:
-    return {"tables": table_counts(conn), "audit": audit_head(conn),
+    return {"tables": table_counts(conn), "audit": audit_head(conn), "reveals": reveal_head(conn),
             "alembic_revision": alembic_revision(conn)}
 
 
@@ -204,7 +212,8 @@ def create_backup(output: Path, *, logical: bool = False) -> dict:
                     "backend": engine.dialect.name, "alembic_revision": facts["alembic_revision"],
                     "database": {"kind": kind, "file": DUMPS[kind],
                                  "sha256": sha256_file(stage / DUMPS[kind])},
-                    "tables": facts["tables"], "audit": facts["audit"], "files": files}
+                    "tables": facts["tables"], "audit": facts["audit"], "reveals": facts["reveals"],
+                    "files": files}
         (stage / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         output.parent.mkdir(parents=True, exist_ok=True)
         partial = output.with_name(output.name + ".partial")
@@ -328,8 +337,10 @@ def restore_backup(archive: Path, *, force: bool = False) -> RestoreReport:
 
 # --- verification -----------------------------------------------------------------------------------
 def verify_restored(manifest: dict) -> RestoreReport:
-    """Compare the app's database and files with the manifest; check the audit chain and every signed PDF."""
+    """Compare the app's database and files with the manifest; check the audit chain, the PII reveal log's chain
+    and every signed PDF."""
     from app.cases.operations import verify_chain
+    from app.privacy import reveal_chain
 
     report = RestoreReport()
     db.session.remove()
@@ -355,6 +366,13 @@ def verify_restored(manifest: dict) -> RestoreReport:
         report.problems.append(f"audit chain broken: {broken}")
     if facts["audit"] != manifest["audit"]:
         report.problems.append(f"audit chain head {facts['audit']}, the manifest says {manifest['audit']}")
+    if facts["reveals"] is not None:  # an archive of a revision before the reveal chain has none to check
+        report.reveals, broken_reveal = reveal_chain.verify()
+        if broken_reveal:
+            report.problems.append(f"PII reveal log chain broken: {broken_reveal}")
+    # Archives made before the manifest recorded it have no "reveals": nothing to compare the head with.
+    if "reveals" in manifest and facts["reveals"] != manifest["reveals"]:
+        report.problems.append(f"PII reveal log head {facts['reveals']}, the manifest says {manifest['reveals']}")
     _check_signed_pdfs(files_dir, report)
     db.session.remove()
     return report

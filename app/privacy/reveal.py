@@ -11,6 +11,7 @@ from app.cases.models import Case, CaseParty
 from app.core.errors import DomainError
 from app.core.i18n import N_, gettext
 from app.extensions import db
+from app.privacy import reveal_chain
 from app.privacy.reveal_models import PiiReveal
 
 # What may be revealed: the attribute of CaseParty, its label, the masked form's attribute.
@@ -56,7 +57,8 @@ def find(case: Case, key: str | None) -> Revealable | None:
 
 
 def reveal(case: Case, key: str, user: User, reason_code: str, reason_text: str, ip: str | None) -> str:
-    """Record who saw which number of which party, why and from where (flush only); return the full number."""
+    """Record who saw which number of which party, why and from where, at the end of the reveal log's hash chain
+    (flush only); return the full number."""
     if not case.can_reveal_numbers(user):
         raise DomainError(gettext("您无权查看当事人的完整号码。"), 403)
     target = find(case, key)
@@ -64,10 +66,9 @@ def reveal(case: Case, key: str, user: User, reason_code: str, reason_text: str,
         raise DomainError(gettext("没有这个号码。"), 404)
     if reason_code not in REASONS or not (reason_text or "").strip():
         raise DomainError(gettext("请选择查看原因并填写说明。"), 422)
-    db.session.add(PiiReveal(user_id=user.id, role=user.role.value, case_id=case.id, party_id=target.party.id,
-                             organisation_id=case.organisation_id, field=target.field, reason_code=reason_code,
-                             reason_text=reason_text.strip()[:500], ip=(ip or None) and ip[:45]))
-    db.session.flush()
+    reveal_chain.append(user_id=user.id, role=user.role.value, case_id=case.id, party_id=target.party.id,
+                        organisation_id=case.organisation_id, field=target.field, reason_code=reason_code,
+                        reason_text=reason_text.strip()[:500], ip=(ip or None) and ip[:45])
     return getattr(target.party, target.field)
 
 

@@ -161,3 +161,30 @@ def test_the_court_api_answers_410_for_a_purged_case(app, old_case):
     assert after.status_code == 410 and after.get_json()["error"]["code"] == "gone"
     assert "purged after the retention period" in after.get_json()["error"]["message"]
     assert api.get(f"/api/v1/cases/{case_id}/agreement.pdf").status_code == 410
+
+
+def test_the_reveal_log_of_a_purged_case_still_verifies_and_still_names_it(app, old_case):
+    """The purge anonymises the parties in place and never rewrites the reveal log: its chain verifies afterwards and
+    each reveal still says which case and party it was (plain ids, no foreign key to null them)."""
+    from app.privacy import reveal_chain
+    from app.privacy.reveal_models import PiiReveal
+
+    case_id, _ = old_case
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        parties = [(p.id, field) for p in case.parties for field in ("phone", "id_number") if getattr(p, field)]
+        for party_id, field in parties:
+            reveal_chain.append(user_id=case.mediator_id, role="mediator", case_id=case_id, party_id=party_id,
+                                organisation_id=case.organisation_id, field=field, reason_code="service",
+                                reason_text="送达调解协议", ip="127.0.0.1")
+        db.session.commit()
+        db.session.remove()
+    assert len(parties) >= 2
+    _purge(app, "--days", "365")
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and f"OK: {len(parties)} PII reveals verified" in result.output, result.output
+    with app.app_context():
+        stored = db.session.execute(sa.select(PiiReveal.case_id, PiiReveal.party_id, PiiReveal.field)
+                                    .order_by(PiiReveal.id)).all()
+        assert [tuple(r) for r in stored] == [(case_id, party_id, field) for party_id, field in parties]
+        assert db.session.get(CaseParty, parties[0][0]).phone is None  # while the numbers themselves are gone
