@@ -141,6 +141,15 @@ def _socketio_bound_to_app(request):
     server.async_handlers = async_handlers
 
 
+# Every sequence owned by a column of a table (serial and identity columns) restarts at 1.
+OWNED_SEQUENCES_RESTART = """
+    SELECT count(setval(seq.oid::regclass, 1, false))
+    FROM pg_class seq
+    JOIN pg_depend dep ON dep.objid = seq.oid AND dep.classid = 'pg_class'::regclass
+         AND dep.refclassid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i')
+    WHERE seq.relkind = 'S' AND seq.relnamespace = 'public'::regnamespace"""
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(request):
     """Empty every table after each test that used the database."""
@@ -155,8 +164,13 @@ def _clean_database(request):
         tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                # nosemgrep: sql-built-from-strings -- table names from our metadata
-                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                # DELETE with triggers and foreign-key checks off for this transaction (replica role), then the
+                # tables' own sequences back to 1: what TRUNCATE ... RESTART IDENTITY did, in ~25 ms instead of
+                # ~290 ms (TRUNCATE makes new files for every table and index), i.e. minutes over the leg.
+                conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+                for name in tables:
+                    conn.execute(sa.text(f"DELETE FROM {name}"))  # nosemgrep: sql-built-from-strings -- names from our metadata
+                conn.execute(sa.text(OWNED_SEQUENCES_RESTART))
             else:  # DELETE fires row triggers (TRUNCATE does not): signed agreements refuse it, so lift them meanwhile
                 from app.agreements.triggers import create_triggers, drop_triggers
                 from app.privacy import reveal_triggers
