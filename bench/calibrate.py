@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.load_server import free_port  # noqa: E402
+from bench.load_server import free_port, wait_ready  # noqa: E402
 
 REFERENCE_RPS = 600
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/test"
@@ -36,6 +36,10 @@ def create_app():
 
     app = Flask(__name__)
     engine = create_engine(normalise_database_url(os.environ.get("CALIBRATE_DATABASE_URL", DEFAULT_DB)), pool_size=2)
+
+    @app.get("/healthz")  # what bench/load_server.wait_ready asks
+    def healthz():
+        return "ok"
 
     @app.get("/")
     def page():
@@ -87,7 +91,7 @@ def main(argv=None) -> int:
            f"127.0.0.1:{port}", "--backlog", "2048", "bench.calibrate:create_app()"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait(port, proc)
+        wait_ready(proc, port, args.workers)
         started = time.monotonic()
         samples, errors = asyncio.run(drive(f"http://127.0.0.1:{port}/", args.seconds, args.connections))
         elapsed = time.monotonic() - started
@@ -101,26 +105,6 @@ def main(argv=None) -> int:
                       "workers": args.workers, "connections": args.connections,
                       "scale": round(rps / REFERENCE_RPS, 2)}), flush=True)
     return 0
-
-
-def _wait(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    import http.client
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            conn.request("GET", "/")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready")
 
 
 if __name__ == "__main__":
