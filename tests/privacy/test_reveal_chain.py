@@ -123,6 +123,20 @@ def test_update_and_delete_are_refused_by_the_database(app, three_reveals):
     assert _ids(app) == three_reveals and _verify(app)[0] == 0
 
 
+def test_truncate_is_refused_on_postgresql(app, three_reveals):
+    """SQLite has no TRUNCATE (its DELETE is refused above); PostgreSQL refuses it, also when a cascade reaches it."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            assert db.engine.dialect.name == "sqlite"
+            return
+        for statement in ("TRUNCATE pii_reveals", "TRUNCATE users CASCADE"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text(statement))
+        db.session.remove()
+    assert _ids(app) == three_reveals and _verify(app)[0] == 0
+
+
 def test_a_fork_cannot_be_stored(app, three_reveals):
     """Two rows chained to the same predecessor (what two unserialised writers would make) are refused."""
     with app.app_context():
