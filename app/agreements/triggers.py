@@ -6,7 +6,7 @@ with a readable message; these are the last line, for raw SQL.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
+from app.core.triggers import TriggerSet
 
 MESSAGE = "signed agreements and signatures cannot be changed; a correction is a new agreement that supersedes it"
 
@@ -39,35 +39,18 @@ BEGIN
   RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
 END $$ LANGUAGE plpgsql;
 """
-POSTGRESQL = {
-    "agreements_signed_frozen": "CREATE TRIGGER agreements_signed_frozen BEFORE UPDATE OR DELETE ON agreements "
-                                "FOR EACH ROW EXECUTE FUNCTION jiefen_agreement_frozen()",
-    "agreement_signatures_frozen": "CREATE TRIGGER agreement_signatures_frozen BEFORE UPDATE OR DELETE ON "
-                                   "agreement_signatures FOR EACH ROW EXECUTE FUNCTION jiefen_signature_frozen()",
-}
-TABLE_OF = {"agreements_signed_frozen": "agreements", "agreement_signatures_frozen": "agreement_signatures"}
-
-
-def create_triggers(conn) -> None:
-    if conn.dialect.name == "postgresql":
-        # nosemgrep: sql-built-from-strings -- fixed DDL; its one placeholder is the constant MESSAGE
-        conn.execute(sa.text(POSTGRESQL_FUNCTIONS))
-        for ddl in POSTGRESQL.values():
-            conn.execute(sa.text(ddl))
-    else:
-        for ddl in SQLITE.values():
-            conn.execute(sa.text(ddl))
-
-
-def drop_triggers(conn) -> None:
-    """For maintenance that must remove rows wholesale (test clean-up, retention, restore): drop, work, re-create."""
-    if conn.dialect.name == "postgresql":
-        for name, table in TABLE_OF.items():
-            # nosemgrep: sql-built-from-strings -- trigger and table names from the constant TABLE_OF
-            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
-        conn.execute(sa.text("DROP FUNCTION IF EXISTS jiefen_agreement_frozen(); "
-                             "DROP FUNCTION IF EXISTS jiefen_signature_frozen();"))
-    else:
-        for name in SQLITE:
-            # nosemgrep: sql-built-from-strings -- trigger names from the constant SQLITE
-            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}"))
+TRIGGERS = TriggerSet(
+    pg_functions=POSTGRESQL_FUNCTIONS,
+    pg_function_names=("jiefen_agreement_frozen()", "jiefen_signature_frozen()"),
+    pg_triggers={
+        "agreements_signed_frozen": ("agreements", "CREATE TRIGGER agreements_signed_frozen BEFORE UPDATE OR DELETE "
+                                     "ON agreements FOR EACH ROW EXECUTE FUNCTION jiefen_agreement_frozen()"),
+        "agreement_signatures_frozen": ("agreement_signatures", "CREATE TRIGGER agreement_signatures_frozen BEFORE "
+                                        "UPDATE OR DELETE ON agreement_signatures FOR EACH ROW EXECUTE FUNCTION "
+                                        "jiefen_signature_frozen()"),
+    },
+    sqlite=SQLITE,
+)
+# Refuse changes to signed agreements and signatures from now on / lift that for maintenance (retention, tests).
+create_triggers = TRIGGERS.create
+drop_triggers = TRIGGERS.drop

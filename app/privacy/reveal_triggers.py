@@ -11,7 +11,7 @@ call create_triggers again after it.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
+from app.core.triggers import TriggerSet
 
 MESSAGE = "the PII reveal log is append-only: its rows cannot be changed or deleted"
 
@@ -29,34 +29,18 @@ BEGIN
   RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
 END $$ LANGUAGE plpgsql;
 """
-POSTGRESQL_TRIGGERS = {
-    "pii_reveals_frozen": "CREATE TRIGGER pii_reveals_frozen BEFORE UPDATE OR DELETE ON pii_reveals "
-                          "FOR EACH ROW EXECUTE FUNCTION jiefen_pii_reveal_frozen()",
-    "pii_reveals_no_truncate": "CREATE TRIGGER pii_reveals_no_truncate BEFORE TRUNCATE ON pii_reveals "
-                               "FOR EACH STATEMENT EXECUTE FUNCTION jiefen_pii_reveal_frozen()",
-}
-
-
-def create_triggers(conn) -> None:
-    """Refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) on pii_reveals from now on."""
-    if conn.dialect.name == "postgresql":
-        # nosemgrep: sql-built-from-strings -- fixed DDL; its one placeholder is the constant MESSAGE
-        conn.execute(sa.text(POSTGRESQL_FUNCTION))
-        for ddl in POSTGRESQL_TRIGGERS.values():
-            conn.execute(sa.text(ddl))
-    else:
-        for ddl in SQLITE.values():
-            conn.execute(sa.text(ddl))
-
-
-def drop_triggers(conn) -> None:
-    """For maintenance that must remove rows wholesale (test clean-up, the downgrade): drop, work, re-create."""
-    if conn.dialect.name == "postgresql":
-        for name in POSTGRESQL_TRIGGERS:
-            # nosemgrep: sql-built-from-strings -- trigger names from the constant POSTGRESQL_TRIGGERS
-            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name} ON pii_reveals"))
-        conn.execute(sa.text("DROP FUNCTION IF EXISTS jiefen_pii_reveal_frozen()"))
-    else:
-        for name in SQLITE:
-            # nosemgrep: sql-built-from-strings -- trigger names from the constant SQLITE
-            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}"))
+TRIGGERS = TriggerSet(
+    pg_functions=POSTGRESQL_FUNCTION,
+    pg_function_names=("jiefen_pii_reveal_frozen()",),
+    pg_triggers={
+        "pii_reveals_frozen": ("pii_reveals", "CREATE TRIGGER pii_reveals_frozen BEFORE UPDATE OR DELETE ON "
+                               "pii_reveals FOR EACH ROW EXECUTE FUNCTION jiefen_pii_reveal_frozen()"),
+        "pii_reveals_no_truncate": ("pii_reveals", "CREATE TRIGGER pii_reveals_no_truncate BEFORE TRUNCATE ON "
+                                    "pii_reveals FOR EACH STATEMENT EXECUTE FUNCTION jiefen_pii_reveal_frozen()"),
+    },
+    sqlite=SQLITE,
+)
+# Refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) on pii_reveals from now on / lift that for maintenance that
+# must remove rows wholesale (test clean-up, the downgrade): drop, work, re-create.
+create_triggers = TRIGGERS.create
+drop_triggers = TRIGGERS.drop
