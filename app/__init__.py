@@ -75,6 +75,11 @@ def _init_extensions(app: Flask) -> None:
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
     db.init_app(app)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from app.core.db_pool import ping_when_idle
+
+        with app.app_context():
+            ping_when_idle(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)

@@ -47,8 +47,9 @@ class Config:
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'jiefen.db'}")
     )
     # Connections kept per worker process. A gthread worker runs many threads (each open mediation room holds one):
-    # too small a pool makes them queue, and overflow connections are closed and reopened under load.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": int(os.environ.get("DB_POOL_SIZE", "10")),
+    # too small a pool makes them queue, and overflow connections are closed and reopened under load. No
+    # pool_pre_ping: app/core/db_pool.py pings only connections that sat idle, not one per request.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": int(os.environ.get("DB_POOL_SIZE", "10")),
                                  "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", "20"))}
     SECRET_KEY = os.environ.get("SECRET_KEY")
     REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -70,6 +71,9 @@ class Config:
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
     SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_ABSOLUTE_HOURS)
+    # The cookie is set when the session changes (login, a flash message, a new CSRF token), not re-signed and re-sent
+    # on every response: its expiry stays at login + the absolute limit, and the idle limit is the server's job.
+    SESSION_REFRESH_EACH_REQUEST = False
     HSTS = None  # Strict-Transport-Security: production only (ProdConfig), where every request comes over HTTPS
     # No "remember me": login_user() is never asked to remember. Should it ever be, Flask-Login's cookie would hold
     # the same server-side session token and die with the session; these keep it as strict as the session cookie.

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,7 @@ WRITE_SHARE = 0.2
 INPUT_RE = re.compile(r"<input\b[^>]*>", re.S)
 ATTR_RE = re.compile(r'(\w[\w-]*)="([^"]*)"')
 CASE_RE = re.compile(r"/cases/(\d+)(?:/|$)")
+NUMBER_RE = re.compile(r"/\d+")
 
 
 # ---------------------------------------------------------------- measuring
@@ -71,6 +73,7 @@ class Phase:
     started: float = 0.0
     ended: float = 0.0
     samples: list = field(default_factory=list)
+    pages: list = field(default_factory=list)  # "METHOD /path/N" of each sample, in the same order
     retries: int = 0
     kills: int = 0
 
@@ -90,6 +93,17 @@ class Phase:
                 "connection_errors": sum(1 for _, s, _ in self.samples if s == 0),
                 "retries": self.retries}
 
+    def slowest(self, share: float = 0.01) -> list[str]:
+        """Which pages make the slowest `share` of the answered requests (the tail that sets p99)."""
+        answered = sorted((ms, page) for (ms, status, _), page in zip(self.samples, self.pages) if status)
+        tail = answered[int((1 - share) * len(answered)):]
+        totals = Counter(page for _, page in answered)
+        lines = []
+        for page, count in Counter(page for _, page in tail).most_common(8):
+            lines.append(f"  {page:32s} {count:5d} of the slowest {len(tail)}  "
+                         f"({100 * count / totals[page]:4.1f} % of its {totals[page]} requests)")
+        return lines
+
 
 class Load:
     """Shared state of the clients: the phase being measured and every acknowledged write."""
@@ -105,12 +119,18 @@ class Load:
         self.connections = 0
         self.everyone_in = asyncio.Event()
 
-    def record(self, started: float, status: int, is_write: bool) -> None:
+    def record(self, started: float, status: int, is_write: bool, page: str = "") -> None:
         """Count a finished request in the current phase."""
         self.requests += 1
         self.writes += is_write
         if self.phase is not None and self.phase.started <= started:
             self.phase.samples.append(((time.monotonic() - started) * 1000, status, is_write))
+            self.phase.pages.append(page)
+
+
+def page_pattern(method: str, path: str) -> str:
+    """The page a request asked for, numbers and query left out ("GET /cases/N/intake/N")."""
+    return f"{method} {NUMBER_RE.sub('/N', path.split('?', 1)[0])}"
 
 
 def form_fields(html: str) -> dict:
@@ -150,10 +170,10 @@ class Client:
                         self.cookies[name] = morsel.value
                     else:
                         self.cookies.pop(name, None)
-                self.load.record(started, resp.status, is_write)
+                self.load.record(started, resp.status, is_write, page_pattern(method, path))
                 return resp.status, resp.headers.get("Location", ""), body
         except (aiohttp.ClientError, TimeoutError, ConnectionError):
-            self.load.record(started, 0, is_write)
+            self.load.record(started, 0, is_write, page_pattern(method, path))
             return 0, "", ""
 
     async def login(self) -> None:
@@ -420,6 +440,8 @@ def main(argv=None) -> int:
             proc.kill()
     print("server time by page (gunicorn access log, whole run):", flush=True)
     print("\n".join(server_time_by_page(log.with_suffix(".access"))), flush=True)
+    print("the slowest 1 % of the steady phase's answers (client side, what sets p99):", flush=True)
+    print("\n".join(steady.slowest()), flush=True)
     result = steady.summary()
     result["lost"], result["duplicates"] = check(db_url, load.acked, "s")
     result["acknowledged"] = sum(1 for a in load.acked if a["phase"] == "s")

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from flask import current_app, g
 
 from app.accounts.models import MediatorProfile, Organisation, Role, User
+from app.accounts.operations import forget_session_extra, register_session_extra, session_extra
 from app.cases.models import Case, CaseParty, PartyKind, PartyRole, RoutingDecision, Stage
-from app.core.rules_store import latest_version_id, version_text
+from app.core.rules_store import RuleVersion, latest_version_id, version_text
 from app.extensions import db
 from app.routing import (
     CaseSnapshot,
@@ -26,15 +27,38 @@ TIER_ZH = {"village": "村（社区）级", "town": "乡镇（街道）级", "co
 _engines_by_version: dict[str, RoutingEngine] = {}
 # The resident's chosen category must be among the classifier's first few, or a person looks first.
 AGREEMENT_DEPTH = 3
+SESSION_RULES_VERSION = "categories_version"
+_NOT_LOADED = object()
+
+
+def _categories_version():
+    return sa.select(sa.func.max(RuleVersion.id)).where(RuleVersion.filename == CATEGORIES_FILE).scalar_subquery()
+
+
+# Which rules are in force is asked on every intake, filing and consult page: a logged-in request gets the answer
+# in its session lookup's round trip instead of a query of its own (an index-only max() for the database).
+register_session_extra(SESSION_RULES_VERSION, _categories_version)
+
+
+def forget_rules_version() -> None:
+    """A new rules version was saved in this request: the version loaded with the session is stale."""
+    from flask_login import current_user
+
+    forget_session_extra(current_user._get_current_object() if current_user else None, SESSION_RULES_VERSION)
 
 
 def current_engine() -> RoutingEngine:
     """The engine for the rules in force (the newest saved version, else the shipped file); cached."""
     if "routing_engine" in g:
         return g.routing_engine
+    from flask_login import current_user
+
     rules_dir = current_app.config["RULES_DIR"]
     # Only the version id per request: the text (and the shipped file) is read when the engine must be built.
-    version_id = latest_version_id(CATEGORIES_FILE)
+    version_id = session_extra(current_user._get_current_object(), SESSION_RULES_VERSION, _NOT_LOADED) \
+        if current_user else _NOT_LOADED
+    if version_id is _NOT_LOADED:
+        version_id = latest_version_id(CATEGORIES_FILE)
     if version_id is None:
         engine = load_engine(rules_dir)
     else:

@@ -2,7 +2,7 @@
 case (documents, evidence, PDFs, forms) answers 410 Gone with a message, to those who may see the case."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, g, request
 from flask_login import current_user
 
 from app.core.i18n import gettext
@@ -26,7 +26,8 @@ def purged_case_pages_are_gone():
 
     # The view loads the case anyway (the identity map hands it this same row): only a case in an end state can
     # have been purged, so the purge record is looked up for those alone, not on every page of every open case.
-    case = db.session.get(Case, case_id)
+    # The identity map holds objects weakly: g keeps this one alive until the view asks, or it would be read twice.
+    case = g.retention_case = db.session.get(Case, case_id)
     if case is None or case.stage.value not in _ENDED_STAGES or purged_at(case_id) is None:
         return None
     # Whoever may not see the case learns nothing here: the view answers them as it always does (login, 404).

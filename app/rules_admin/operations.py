@@ -92,6 +92,9 @@ def save_category(rules_dir: Path, category_id: str, snippet: str, note: str, au
     """Validate and store a new version with this category edited; return the new version key."""
     text = checked_text(rules_dir, category_id, snippet)
     version = save_version(CATEGORIES_FILE, text, author_id, note.strip())
+    from app.cases.assignment import forget_rules_version
+
+    forget_rules_version()
     return f"v{version.id}"
 
 
