@@ -5,19 +5,22 @@ import os
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from flask import Flask, has_request_context, request
 
 from app.config import CONFIGS, PROJECT_ROOT, ProdConfig, load_or_create_secret_key
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
+_LOCALES = {code: Locale.parse(code) for code in ("zh", "en")}  # Flask-Babel parsed the code again on each request
 
-def _select_locale() -> str:
+
+def _select_locale() -> Locale:
     if not has_request_context():  # CLI, tests and jobs under an app context only: the default (zh)
-        return "zh"
+        return _LOCALES["zh"]
     lang = request.args.get("lang") or request.cookies.get("lang")
-    if lang in ("zh", "en"):
-        return lang
-    return request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
+    if lang in _LOCALES:
+        return _LOCALES[lang]
+    return _LOCALES[request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"]
 
 
 def create_app(config: Any = None) -> Flask:
