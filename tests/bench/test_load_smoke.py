@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,6 @@ def test_smoke_run_loses_nothing_and_duplicates_nothing(app):
     assert (report["lost"], report["duplicates"]) == (0, 0)
     assert (report["fault_lost"], report["fault_duplicates"]) == (0, 0)
     assert report["errors_5xx"] == 0 and report["fault_errors_5xx"] == 0
+    # Which pages made the slowest 1 % of the steady phase (what sets p99), named as the access-log table names them
+    tail = result.stdout.split("the slowest 1 % of the steady phase", 1)[1]
+    assert re.search(r"\n  (GET|POST) /\S* +\d+ of the slowest \d+ +\( *[\d.]+ % of its \d+ requests\)", tail), tail
