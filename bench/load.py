@@ -59,7 +59,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 WRITE_SHARE = 0.2
 INPUT_RE = re.compile(r"<input\b[^>]*>", re.S)
 ATTR_RE = re.compile(r'(\w[\w-]*)="([^"]*)"')
-CASE_RE = re.compile(r"/cases/(\d+)(?:/|$)")
+CASE_RE = re.compile(r"/cases/(\d+)(?:/|$)")  # in a Location header
+CASE_LINK_RE = re.compile(r'href="/cases/(\d+)"')  # a link to a case page (CASE_RE's $ never matched in HTML)
 NUMBER_RE = re.compile(r"/\d+")
 
 
@@ -263,7 +264,7 @@ class Client:
         if status in (403, 404) and path in self.pages:
             self.pages.remove(path)  # not this role's page: read something else
         elif status == 200 and self.username in STAFF and len(self.seen) < 10:
-            self.seen = sorted(set(self.seen) | {int(i) for i in CASE_RE.findall(html)})[:10]
+            self.seen = sorted(set(self.seen) | {int(i) for i in CASE_LINK_RE.findall(html)})[:10]
 
     async def run(self) -> None:
         """Log in, then read and write until told to stop: writes keep to ~20 % of all requests."""

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 KEY_RE = re.compile(r'name="idempotency_key"(?: type="hidden")? value="([^"]+)"')
-CASE_RE = re.compile(r"/cases/(\d+)(?:/|$)")
+CASE_RE = re.compile(r"/cases/(\d+)(?:/|$)")  # in a Location header
+CASE_LINK_RE = re.compile(r'href="/cases/(\d+)"')  # a link to a case page (CASE_RE's $ never matched in HTML)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 # Share of each page in the load's requests (from a full bench/load.py run's access log), for the weighted mean.
 MIX = {"GET /cases/new": 0.155, "POST /cases/new": 0.155, "GET /cases/N/intake/2": 0.19, "GET /cases/N": 0.135,
@@ -112,7 +113,7 @@ def pages(app) -> dict:
     case_ids = [file_case(resident, case_form(resident, i)) for i in range(3)]
     counter = iter(range(10**6))
     staff = {u: Session(app, u) for u in ("mediator1", "orgadmin1", "admin", "court1", "arbitrator1")}
-    seen = [int(i) for i in CASE_RE.findall(staff["mediator1"].get("/mediator/inbox").get_data(as_text=True))]
+    seen = [int(i) for i in CASE_LINK_RE.findall(staff["mediator1"].get("/mediator/inbox").get_data(as_text=True))]
     staff_case = seen[0] if seen else case_ids[0]
     return {
         "GET /healthz (anonymous)": lambda: Session.get(anonymous, "/healthz"),

@@ -13,12 +13,14 @@ from app.agreements.drafting import parties_content
 from app.agreements.models import Agreement
 from app.agreements.signing import signature_lines
 from app.cases.models import Case
+from app.core.render_memo import per_render
 from app.core.web import localtime
 from app.extensions import db
 
 TITLE = "人民调解协议书"
 
 
+@per_render(lambda case: case.id)  # the case page's agreement, PDF and confirmation panels all ask
 def current_agreement(case: Case) -> Agreement | None:
     """The signed agreement in force (the newest signed version), else the newest draft or one in signing."""
     signed = db.session.scalar(sa.select(Agreement)

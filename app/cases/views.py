@@ -20,6 +20,7 @@ from app.core import idempotency
 from app.core.enums import select_choices
 from app.core.errors import DomainError, TransitionRefused
 from app.core.i18n import gettext
+from app.core.render_memo import rendering
 from app.core.storage import storage
 from app.core.web import safe_local_path
 from app.extensions import db
@@ -85,12 +86,13 @@ def _render_case(case: Case, step_form: StepForm | None = None, failed_action: s
     if (case.court_id is None and case.is_applicant_side(current_user)
             and any("court_id" in t.fields for t in actions)):
         step_form.court_id.choices = select_choices((c.id, c.name) for c in operations.courts_for(case))
-    return render_template(
-        "cases/view.html", case=case, category=rules.category(case.category),
-        actions=actions, blocked=funnel.blocked_for_user(case, current_user, rules),
-        step_form=step_form, failed_action=failed_action, evidence_form=EvidenceForm(),
-        events=case.events,  # ordered by seq; the funnel bar and the panels read the same list
-    ), status
+    with rendering():  # the panels share their lookups (app/core/render_memo.py)
+        return render_template(
+            "cases/view.html", case=case, category=rules.category(case.category),
+            actions=actions, blocked=funnel.blocked_for_user(case, current_user, rules),
+            step_form=step_form, failed_action=failed_action, evidence_form=EvidenceForm(),
+            events=case.events,  # ordered by seq; the funnel bar and the panels read the same list
+        ), status
 
 
 @bp.route("/cases/<int:case_id>")

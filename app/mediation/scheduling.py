@@ -19,6 +19,7 @@ from app.core import jobs
 from app.core.errors import DomainError
 from app.core.i18n import gettext
 from app.core.jobs import jobs_cli
+from app.core.render_memo import per_render
 from app.core.time import utcnow
 from app.core.web import localtime
 from app.extensions import db
@@ -68,6 +69,7 @@ def _require_mediating(case: Case) -> None:
                                   stage=case.stage.label, status=case.status.label), 409)
 
 
+@per_render(lambda case: case.id)  # the panel asks for the confirmed and the open slots
 def slots_of(case: Case) -> list[SessionSlot]:
     return list(db.session.scalars(sa.select(SessionSlot).where(SessionSlot.case_id == case.id)
                                    .order_by(SessionSlot.cancelled_at.is_not(None), SessionSlot.starts_at)))
