@@ -31,11 +31,12 @@ KEY_RE = re.compile(r'name="idempotency_key"(?: type="hidden")? value="([^"]+)"'
 CASE_RE = re.compile(r"/cases/(\d+)(?:/|$)")  # in a Location header
 CASE_LINK_RE = re.compile(r'href="/cases/(\d+)"')  # a link to a case page (CASE_RE's $ never matched in HTML)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-# Share of each page in the load's requests (from a full bench/load.py run's access log), for the weighted mean.
+# Share of each page in the load's requests (from a full bench/load.py run's access log), for the weighted mean. Staff case
+# pages: ~6 % since load.py's staff follow the case links of their inboxes (2026-12-02; before, they never did).
 MIX = {"GET /cases/new": 0.155, "POST /cases/new": 0.155, "GET /cases/N/intake/2": 0.19, "GET /cases/N": 0.135,
        "GET /cases/N/intake/4": 0.06, "POST /cases/N/intake/4": 0.06, "GET /consult": 0.04,
        "GET /notifications": 0.045, "GET /my/cases": 0.043, "GET /": 0.049, "GET /dashboard/governance": 0.015,
-       "GET /mediator/inbox": 0.005, "GET /org/cases": 0.005, "GET /admin/overview": 0.007, "GET staff /cases/N": 0.01,
+       "GET /mediator/inbox": 0.005, "GET /org/cases": 0.005, "GET /admin/overview": 0.007, "GET staff /cases/N": 0.06,
        "GET /org/cases/search": 0.003, "GET /court/inbox": 0.003, "GET /arbitration/inbox": 0.003}
 
 
