@@ -27,6 +27,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 
 from app.agreements.models import ConfirmationApplication
 from app.analytics import panel_cache
@@ -333,8 +334,16 @@ def refresh(since: datetime | None = None, *, full: bool = False, conn=None) -> 
 
 
 def ensure_fresh() -> None:
-    """Refresh the changed months first when the data moved since the last refresh (see the module's doc)."""
+    """Refresh the changed months first when the data moved since the last refresh (see the module's doc).
+
+    Once per request: the dashboard's panels asked ten times per page (three statements each), and under load the
+    data moved between them, so a page could refresh more than once and show panels of different moments."""
+    in_request = has_request_context()
+    if in_request and g.get("_rollups_checked"):
+        return
     with db.engine.connect() as conn:
         stale = is_stale(conn)
     if stale:
         refresh()
+    if in_request:
+        g._rollups_checked = True

@@ -278,3 +278,27 @@ def test_a_csv_cell_never_starts_a_formula(app):
         text = panel_csv(Panel("x", "x", [Table(["名称", "数"], [["=HYPERLINK(\"http://evil\")", 3], ["@SUM(A1)", -1]])]))
     assert list(csv.reader(io.StringIO(text))) == [["名称", "数"], ["'=HYPERLINK(\"http://evil\")", "3"],
                                                    ["'@SUM(A1)", "-1"]]
+
+
+def test_a_page_checks_the_rollups_once_and_the_next_page_sees_new_cases(app, demo, make_web):
+    from app.analytics import panel_cache
+    from tests.conftest import sql_statements
+
+    web = logged_in(make_web, "admin")
+    dashboard(web)  # the first page refreshes the rollups (the demo was just seeded)
+    panel_cache.clear()
+    with sql_statements(app) as statements:
+        html, t = dashboard(web)
+    # the staleness check (the watermark, then the newest case and rating) ran once for the whole page, not per panel
+    assert sum("FROM satisfaction_ratings" in s and "MAX(id)" in s for s in statements) == 1, len(statements)
+    assert t.body("funnel") == FUNNEL_ALL
+    with app.app_context():
+        from app.cases.models import CaseStatus, Stage
+
+        case = db.session.scalar(sa.select(Case).where(Case.title == "车位被邻居长期占用"))
+        db.session.add(Case(title="又一起车位纠纷", stage=Stage.consult, status=CaseStatus.open, category=case.category,
+                            description=case.description, filed_by_id=case.filed_by_id, region_code=case.region_code))
+        db.session.commit()
+    panel_cache.clear()  # as after the cache's 60 s: the next page is built again, and refreshes the rollups first
+    html, t = dashboard(web)
+    assert t.body("funnel")[0] == ["咨询", "12", "—", "—"]
