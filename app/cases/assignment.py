@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app, g
+from flask_login import current_user
 
 from app.accounts.models import MediatorProfile, Organisation, Role, User
 from app.accounts.operations import forget_session_extra, register_session_extra, session_extra
@@ -42,21 +43,17 @@ register_session_extra(SESSION_RULES_VERSION, _categories_version)
 
 def forget_rules_version() -> None:
     """A new rules version was saved in this request: the version loaded with the session is stale."""
-    from flask_login import current_user
-
-    forget_session_extra(current_user._get_current_object() if current_user else None, SESSION_RULES_VERSION)
+    forget_session_extra(current_user._get_current_object(), SESSION_RULES_VERSION)
 
 
 def current_engine() -> RoutingEngine:
     """The engine for the rules in force (the newest saved version, else the shipped file); cached."""
     if "routing_engine" in g:
         return g.routing_engine
-    from flask_login import current_user
-
     rules_dir = current_app.config["RULES_DIR"]
     # Only the version id per request: the text (and the shipped file) is read when the engine must be built.
-    version_id = session_extra(current_user._get_current_object(), SESSION_RULES_VERSION, _NOT_LOADED) \
-        if current_user else _NOT_LOADED
+    # (no user outside a request, or an anonymous one: nothing was loaded, so the query below runs)
+    version_id = session_extra(current_user._get_current_object(), SESSION_RULES_VERSION, _NOT_LOADED)
     if version_id is _NOT_LOADED:
         version_id = latest_version_id(CATEGORIES_FILE)
     if version_id is None:
