@@ -153,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.mediation.schedule_views import bp as scheduling_bp
     from app.mediation.views import bp as mediation_bp
     from app.notifications.views import bp as notifications_bp
+    from app.privacy.closure_views import bp as closure_bp
     from app.privacy.consent_views import bp as privacy_consent_bp
     from app.privacy.retention_views import bp as retention_bp
     from app.privacy.reveal_views import bp as privacy_reveal_bp
@@ -161,7 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
                rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
                agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp, arbitration_bp, awards_bp, litigation_bp,
-               dashboard_bp, case_search_bp, privacy_consent_bp, privacy_reveal_bp, retention_bp):
+               dashboard_bp, case_search_bp, privacy_consent_bp, privacy_reveal_bp, retention_bp, closure_bp):
         app.register_blueprint(bp)
 
 

@@ -79,6 +79,9 @@ class User(UserMixin, db.Model):
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the resident closed (注销) the account (app/privacy/closure.py): the row stays, anonymised, because cases,
+    # events and signatures refer to it.
+    closed_at: Mapped[datetime | None] = mapped_column()
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     mediator_profile: Mapped[MediatorProfile | None] = relationship(back_populates="user")

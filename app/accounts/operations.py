@@ -28,6 +28,7 @@ class SessionEnd:
     idle = "idle"                      # no request for SESSION_IDLE_MINUTES
     absolute = "absolute"              # older than SESSION_ABSOLUTE_HOURS, however active
     password_changed = "password"      # noqa: S105 (a reason code) the password was changed (here or on another device)
+    account_closed = "closed"          # the user closed the account (app/privacy/closure.py)
 
 
 def hash_password(password: str) -> str:

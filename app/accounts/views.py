@@ -128,6 +128,8 @@ def _login_prompt() -> str:
                        hours=cfg["SESSION_ABSOLUTE_HOURS"])
     if reason == SessionEnd.password_changed:
         return gettext("您的密码已修改，请用新密码重新登录。")
+    if reason == SessionEnd.account_closed:
+        return gettext("该账号已注销。如需继续使用，请重新注册。")
     return gettext(login_manager.login_message)
 
 
