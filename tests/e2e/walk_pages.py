@@ -43,8 +43,9 @@ JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below]]]] =
         ("agreement", Below("/agreement")), ("assessment", Below("/assessment")),
         ("intake-1", "/cases/new"), ("consult", "/consult?q=工资拖欠"), ("notifications", "/notifications"),
         ("password", "/account/password"), ("privacy", "/account/privacy"),
+        ("close-account-blocked", "/account/close"),  # disputes in progress: listed, no form
     ]),
-    "new-resident": ("resident3", [("consent", "/privacy/consent?next=/cases/new")]),
+    "new-resident": ("resident3", [("consent", "/privacy/consent?next=/cases/new"), ("close-account", "/account/close")]),
     "grid-worker": ("grid1", [("my-cases", "/my/cases"), ("intake-1", "/cases/new"), ("consult", "/consult")]),
     "mediator": ("mediator1", [
         ("inbox", "/mediator/inbox"), ("case", Follow(r"^/cases/\d+$")), ("room", Follow(r"^/cases/\d+/room$")),
