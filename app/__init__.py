@@ -153,16 +153,16 @@ def _register_blueprints(app: Flask) -> None:
     from app.mediation.schedule_views import bp as scheduling_bp
     from app.mediation.views import bp as mediation_bp
     from app.notifications.views import bp as notifications_bp
-    from app.privacy.closure_views import bp as closure_bp
     from app.privacy.consent_views import bp as privacy_consent_bp
     from app.privacy.retention_views import bp as retention_bp
     from app.privacy.reveal_views import bp as privacy_reveal_bp
+    from app.privacy.rights_views import bp as rights_bp
     from app.rules_admin.views import bp as rules_admin_bp
 
     for bp in (core_bp, accounts_bp, consult_bp, cases_bp, mediation_bp, escalation_bp, analytics_bp,
                rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
                agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp, arbitration_bp, awards_bp, litigation_bp,
-               dashboard_bp, case_search_bp, privacy_consent_bp, privacy_reveal_bp, retention_bp, closure_bp):
+               dashboard_bp, case_search_bp, privacy_consent_bp, privacy_reveal_bp, retention_bp, rights_bp):
         app.register_blueprint(bp)
 
 

@@ -158,3 +158,46 @@ def test_the_page_in_english(app, demo, make_web):
     web.get("/lang/en?next=/")
     page = text(web.get("/account/close"))
     assert "Close account" in page and "cannot be restored" in page
+
+
+# --- the copy of one's personal information (PIPL art. 45) ---------------------------------------------------------
+def test_the_copy_holds_my_data_whole_and_other_peoples_numbers_masked(app, demo, make_web):
+    from tests.privacy.test_reveal import _reveal, demo_case
+
+    case = demo_case(app)  # resident1 v. a company, handled by mediator1
+    mediator = make_web()
+    mediator.login("mediator1")
+    _reveal(mediator, case)
+    web = make_web()
+    web.login("resident1")
+    assert 'href="/account/privacy/export"' in text(web.get("/account/privacy"))
+    resp = web.get("/account/privacy/export")
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    assert resp.headers["Content-Disposition"].startswith('attachment; filename="jiefen-personal-data-')
+    assert resp.headers["Cache-Control"] == "no-store"
+    data = resp.get_json()
+    with app.app_context():
+        me = db.session.scalar(sa.select(User).where(User.username == "resident1"))
+        mine = set(db.session.scalars(sa.select(Case.id).where(Case.visible_to(me))))
+        others = db.session.scalars(sa.select(CaseParty).join(Case).where(
+            Case.id.in_(mine), CaseParty.user_id != me.id, CaseParty.phone.is_not(None),
+            CaseParty.role == "respondent")).all()
+        other_phones = {p.phone for p in others}
+        assert data["account"]["phone"] == me.phone and data["account"]["display_name"] == "王秀英"
+    assert {d["id"] for d in data["disputes"]} == mine and other_phones
+    body = resp.get_data(as_text=True)
+    assert not any(phone in body for phone in other_phones)  # other people's numbers only masked
+    [shown] = [d for d in data["disputes"] if d["id"] == case["id"]]
+    [own] = [p for p in shown["parties"] if p["me"]]
+    assert own["phone"] == case["phone"] and shown["events"] and data["logins"] and data["consents"]
+    [reveal] = data["number_reveals"]
+    assert reveal["case_id"] == case["id"] and reveal["field"] == "phone" and reveal["role"] == "mediator"
+    assert reveal["reason_code"] == "identity" and reveal["organisation"]
+
+
+def test_the_copy_is_only_ever_ones_own(app, demo, make_web):
+    web = make_web()
+    web.login("resident3")
+    data = web.get("/account/privacy/export").get_json()
+    assert data["account"]["username"] == "resident3" and data["disputes"] == []
+    assert make_web().get("/account/privacy/export").status_code == 302  # a visitor is sent to log in

@@ -1,6 +1,10 @@
-"""/account/close: a resident closes (注销) their own account, after reading what it means and giving the
+"""The individual's rights over their personal information (PIPL chapter IV) that need a page of their own:
+/account/privacy/export, a copy of it (art. 45); /account/close: a resident closes (注销) their own account, after
+reading what it means and giving the
 password again. Failed passwords count against the same per-account limit as the login form."""
 from __future__ import annotations
+
+import json
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
@@ -9,10 +13,21 @@ from app.accounts import operations
 from app.accounts.views import account_limit
 from app.core.i18n import gettext
 from app.extensions import db
-from app.privacy import closure
+from app.privacy import closure, export
 from app.privacy.closure_forms import AccountClosureForm
 
-bp = Blueprint("closure", __name__)
+bp = Blueprint("rights", __name__)
+
+
+@bp.route("/account/privacy/export")
+@login_required
+def export_personal_data():
+    """The copy as a JSON download (an attachment; no cache keeps it: app/core/web.py)."""
+    data = export.personal_data(current_user._get_current_object())
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    name = f"jiefen-personal-data-{data['generated_at'][:10]}.json"
+    return current_app.response_class(body, mimetype="application/json",
+                                      headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/account/close", methods=["GET", "POST"])
