@@ -4,11 +4,13 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from app.accounts.models import User
+from app.accounts.password_policy import too_guessable
 from app.core.i18n import gettext, lazy_gettext
 from app.core.validators import email_error
 from app.extensions import db
@@ -22,6 +24,13 @@ def validate_phone_number(form, field) -> None:
         raise ValidationError(gettext("请输入有效的 11 位手机号码，例如 13800138000。"))
 
 TEL = {"inputmode": "tel", "autocomplete": "tel"}
+GUESSABLE = lazy_gettext("这个密码太容易被猜到（常见密码、键盘顺序、重复或连续的字符，或含有用户名、姓名、手机号）。"
+                         "请换一个：几个不相关的词加上数字或符号，既安全又好记。")
+
+
+def check_guessable(field, *context: str | None) -> None:
+    if field.data and len(field.data) >= 10 and too_guessable(field.data, *context):
+        raise ValidationError(str(GUESSABLE))
 
 
 class LoginForm(FlaskForm):
@@ -50,6 +59,9 @@ class RegisterForm(FlaskForm):
         if field.data and (err := email_error(field.data)):
             raise ValidationError(err)
 
+    def validate_password(self, field) -> None:
+        check_guessable(field, self.username.data, self.display_name.data, self.phone.data, self.email.data)
+
     def validate_username(self, field) -> None:
         if db.session.scalar(sa.select(User.id).where(User.username == field.data)):
             raise ValidationError(gettext("该用户名已被使用，请换一个。"))
@@ -69,3 +81,5 @@ class PasswordChangeForm(FlaskForm):
     def validate_password(self, field) -> None:
         if field.data and field.data == self.current.data:
             raise ValidationError(gettext("新密码不能与当前密码相同。"))
+        user = current_user
+        check_guessable(field, user.username, user.display_name, user.phone, user.email)
