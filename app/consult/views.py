@@ -47,9 +47,10 @@ def ask():
     if not question:
         return _page("", None, [])
     query, hits = operations.ask(question, _user_id())
-    db.session.commit()
     session[OWN_QUERIES] = (_own_ids() + [query.id])[-OWN_LIMIT:]
-    return _page(query.question, query, hits)
+    page = _page(query.question, query, hits)  # before the commit, which would expire the question: no reload
+    db.session.commit()
+    return page
 
 
 def _own_query(query_id: int) -> ConsultQuery:

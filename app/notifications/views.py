@@ -30,5 +30,8 @@ def index():
     messages = operations.latest(user)
     unread = {m.id for m in messages if m.sent_at is None}
     operations.mark_read(user)
+    # Rendered before the commit: a commit expires the loaded messages, and the page would then read each one
+    # back with a query of its own (100 messages, 100 queries).
+    page = render_template("notifications/index.html", messages=messages, unread=unread)
     db.session.commit()
-    return render_template("notifications/index.html", messages=messages, unread=unread)
+    return page

@@ -165,3 +165,22 @@ def test_the_badge_comes_with_the_session_lookup_and_sees_new_messages(app, demo
         db.session.commit()
     assert statements and not [s for s in statements if " ".join(s.split()).startswith("SELECT count(*) AS count_1 FROM outbox")]
     assert _badge(applicant) == 2
+
+
+def test_a_long_list_of_messages_costs_no_query_per_message(app, demo, make_web):
+    """The page used to commit (marking them read) before rendering, so each expired message was read back with a
+    query of its own."""
+    from app.mediation.operations import queue
+
+    web = make_web()
+    web.login("resident3")
+    with app.app_context():
+        uid = db.session.scalar(sa.select(User.id).where(User.username == "resident3"))
+        for i in range(40):
+            queue("in_app", str(uid), f"消息 {i}", f"第 {i} 条留言")
+        db.session.commit()
+    with sql_statements(app) as statements:
+        page = web.get("/notifications").get_data(as_text=True)
+    assert page.count('class="unread"') == 40 and "第 39 条留言" in page and "第 0 条留言" in page
+    assert len(statements) <= 6, statements
+    assert 'class="unread"' not in web.get("/notifications").get_data(as_text=True)  # marked read, committed
