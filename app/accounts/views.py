@@ -101,13 +101,18 @@ def change_password():
     return render_template("accounts/password.html", form=form), (422 if form.errors else 200)
 
 
-@bp.errorhandler(429)
-def too_many_attempts(exc):
-    """The form again, with the refusal next to the password field; nothing was checked."""
+def lockout_message() -> str:
+    """What a form says next to its password field once account_limit refuses (HTTP 429)."""
     from limits import parse
 
     minutes = max(1, round(parse(_login_rate_limit()).get_expiry() / 60))
-    message = gettext("该账号密码错误次数过多，已暂时锁定，请 %(minutes)s 分钟后再试。", minutes=minutes)
+    return gettext("该账号密码错误次数过多，已暂时锁定，请 %(minutes)s 分钟后再试。", minutes=minutes)
+
+
+@bp.errorhandler(429)
+def too_many_attempts(exc):
+    """The form again, with the refusal next to the password field; nothing was checked."""
+    message = lockout_message()
     if request.endpoint == "accounts.change_password":
         form, template, field = PasswordChangeForm(), "accounts/password.html", "current"
     else:

@@ -1,7 +1,7 @@
 """The individual's rights over their personal information (PIPL chapter IV) that need a page of their own:
 /account/privacy/export, a copy of it (art. 45); /account/close: a resident closes (注销) their own account, after
-reading what it means and giving the
-password again. Failed passwords count against the same per-account limit as the login form."""
+reading what it means and giving the password again. Failed passwords count against the same per-account limit as
+the login form."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import current_user, login_required, logout_user
 
 from app.accounts import operations
-from app.accounts.views import account_limit
+from app.accounts.views import account_limit, lockout_message
 from app.core.i18n import gettext
 from app.extensions import db
 from app.privacy import closure, export
@@ -62,13 +62,8 @@ def close_account():
 @bp.errorhandler(429)
 def too_many_attempts(exc):
     """The form again, with the refusal next to the password field; nothing was checked."""
-    from limits import parse
-
-    from app.accounts.views import _login_rate_limit
-
-    minutes = max(1, round(parse(_login_rate_limit()).get_expiry() / 60))
     form = AccountClosureForm()
-    form.password.errors = [gettext("该账号密码错误次数过多，已暂时锁定，请 %(minutes)s 分钟后再试。", minutes=minutes)]
+    form.password.errors = [lockout_message()]
     user = current_user._get_current_object()
     allowed = closure.can_close_itself(user)
     return _page(form, allowed, closure.cases_in_progress(user) if allowed else []), 429
