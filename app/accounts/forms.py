@@ -6,7 +6,7 @@ import re
 import sqlalchemy as sa
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, SubmitField, widgets
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from app.accounts.models import User
@@ -83,3 +83,14 @@ class PasswordChangeForm(FlaskForm):
             raise ValidationError(gettext("新密码不能与当前密码相同。"))
         user = current_user
         check_guessable(field, user.username, user.display_name, user.phone, user.email)
+
+
+class EndDevicesForm(FlaskForm):
+    """End chosen logins on other devices: the choices are set per request (the user's other open sessions)."""
+    sessions = SelectMultipleField(lazy_gettext("要退出的设备"), coerce=int,
+                                   widget=widgets.ListWidget(prefix_label=False),
+                                   option_widget=widgets.CheckboxInput(),
+                                   validators=[DataRequired(lazy_gettext("请选择要退出的设备。"))])
+    password = PasswordField(lazy_gettext("登录密码"), validators=[DataRequired(lazy_gettext("请输入登录密码。"))],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(lazy_gettext("退出所选设备"))

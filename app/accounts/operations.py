@@ -29,6 +29,7 @@ class SessionEnd:
     absolute = "absolute"              # older than SESSION_ABSOLUTE_HOURS, however active
     password_changed = "password"      # noqa: S105 (a reason code) the password was changed (here or on another device)
     account_closed = "closed"          # the user closed the account (app/privacy/closure.py)
+    ended_elsewhere = "revoked"        # the user ended it from another device's list of logins (app/accounts/devices.py)
 
 
 def hash_password(password: str) -> str:
@@ -95,7 +96,7 @@ def change_password(user: User, new_password: str, ip_address: str | None, user_
     start_session(user, ip_address, user_agent)
 
 
-def _expired(row: UserSession) -> str | None:
+def expired_reason(row: UserSession) -> str | None:
     """The reason this open session must end now, or None while it is within its limits."""
     now = utcnow()
     cfg = current_app.config
@@ -164,7 +165,7 @@ def load_user_from_session_token(token: str) -> User | None:
     if found is None:
         return None
     row = found[0]
-    if row.ended_at is None and (reason := _expired(row)):
+    if row.ended_at is None and (reason := expired_reason(row)):
         row.ended_at, row.end_reason = utcnow(), reason
         db.session.commit()
     if row.ended_at is not None:

@@ -6,10 +6,11 @@ import hashlib
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_url
 
-from app.accounts import operations
-from app.accounts.forms import LoginForm, PasswordChangeForm, RegisterForm
+from app.accounts import devices, operations
+from app.accounts.forms import EndDevicesForm, LoginForm, PasswordChangeForm, RegisterForm
 from app.accounts.operations import SessionEnd
 from app.core.i18n import gettext
+from app.core.time import utcnow
 from app.core.web import safe_local_path
 from app.extensions import db, limiter, login_manager
 
@@ -95,6 +96,7 @@ def change_password():
             form.current.errors.append(gettext("当前密码不正确。"))
         else:
             operations.change_password(user, form.password.data, request.remote_addr, request.user_agent.string)
+            devices.notify_password_changed(user, utcnow())
             db.session.commit()
             flash(gettext("密码已修改。其他设备上的登录均已退出。"), "success")
             return redirect(url_for("core.dashboard"))
@@ -109,12 +111,47 @@ def lockout_message() -> str:
     return gettext("该账号密码错误次数过多，已暂时锁定，请 %(minutes)s 分钟后再试。", minutes=minutes)
 
 
+@bp.route("/account")
+@login_required
+def account():
+    """The account's pages in one place (the name in the nav leads here)."""
+    return render_template("accounts/account.html")
+
+
+@bp.route("/account/sessions", methods=["GET", "POST"])
+@login_required
+@account_limit
+def sessions():
+    """Where this account is logged in; other devices are logged out after giving the password again."""
+    user = current_user._get_current_object()
+    listed = devices.open_devices(user)
+    form = EndDevicesForm()
+    form.sessions.choices = [(d.id, d.label) for d in listed if not d.current]
+    if form.validate_on_submit():
+        if operations.authenticate(user.username, form.password.data) is None:
+            g.password_failed = True
+            form.password.errors.append(gettext("登录密码不正确。"))
+        else:
+            ended = devices.end_devices(user, form.sessions.data)
+            db.session.commit()
+            flash(gettext("已退出 %(n)s 台设备上的登录。", n=ended), "success")
+            return redirect(url_for("accounts.sessions"))
+    return render_template("accounts/sessions.html", form=form, devices=listed), (422 if form.errors else 200)
+
+
 @bp.errorhandler(429)
 def too_many_attempts(exc):
     """The form again, with the refusal next to the password field; nothing was checked."""
     message = lockout_message()
     if request.endpoint == "accounts.change_password":
         form, template, field = PasswordChangeForm(), "accounts/password.html", "current"
+    elif request.endpoint == "accounts.sessions":
+        user = current_user._get_current_object()
+        form = EndDevicesForm()
+        listed = devices.open_devices(user)
+        form.sessions.choices = [(d.id, d.label) for d in listed if not d.current]
+        form.password.errors = [message]
+        return render_template("accounts/sessions.html", form=form, devices=listed), 429
     else:
         form, template, field = LoginForm(), "accounts/login.html", "password"
     getattr(form, field).errors = [message]
@@ -133,6 +170,8 @@ def _login_prompt() -> str:
                        hours=cfg["SESSION_ABSOLUTE_HOURS"])
     if reason == SessionEnd.password_changed:
         return gettext("您的密码已修改，请用新密码重新登录。")
+    if reason == SessionEnd.ended_elsewhere:
+        return gettext("此设备上的登录已在您的另一台设备上退出，请重新登录。")
     if reason == SessionEnd.account_closed:
         return gettext("该账号已注销。如需继续使用，请重新注册。")
     return gettext(login_manager.login_message)
