@@ -77,6 +77,18 @@ class BrowserProblems:
                 + [f"csp: {m}" for m in self.csp_violations] + [f"http: {m}" for m in self.http_errors])
 
 
+def log_in(page, username: str, password: str = DEMO_PASSWORD):
+    """Log `page` in through the real form; the page it lands on."""
+    response = page.goto("/login")
+    assert response is not None and response.status == 200
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录", exact=True).click()
+    assert "/login" not in page.url, f"login as {username} failed: {page.url}"
+    return page
+
+
 def new_phone_page(browser, live_server):
     """A phone-sized page in a browser context of its own, with its own problem log: (context, page, problems).
     The caller closes the context."""
@@ -125,15 +137,4 @@ def artifacts() -> Path:
 @pytest.fixture()
 def login(page):
     """login(username): log `page` in through the real form; returns the page it lands on."""
-
-    def _login(username: str, password: str = DEMO_PASSWORD):
-        response = page.goto("/login")
-        assert response is not None and response.status == 200
-        page.fill("#username", username)
-        page.fill("#password", password)
-        with page.expect_navigation():
-            page.get_by_role("button", name="登录", exact=True).click()
-        assert "/login" not in page.url, f"login as {username} failed: {page.url}"
-        return page
-
-    return _login
+    return lambda username, password=DEMO_PASSWORD: log_in(page, username, password)

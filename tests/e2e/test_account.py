@@ -2,16 +2,8 @@
 screenshots test-artifacts/account-*.png), and that device finding itself logged out."""
 from __future__ import annotations
 
-from tests.e2e.conftest import DEMO_PASSWORD, new_phone_page
+from tests.e2e.conftest import DEMO_PASSWORD, log_in, new_phone_page
 from tests.e2e.walk_pages import add_axe, axe_violations
-
-
-def _login(page, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="登录", exact=True).click()
 
 
 def test_a_resident_logs_out_another_device_from_the_phone(browser, live_server, demo, artifacts):
@@ -19,8 +11,8 @@ def test_a_resident_logs_out_another_device_from_the_phone(browser, live_server,
     ctx_b, other, _ = new_phone_page(browser, live_server)
     try:
         add_axe(ctx_a)
-        _login(other, "resident2")
-        _login(phone, "resident2")
+        log_in(other, "resident2")
+        log_in(phone, "resident2")
         phone.get_by_role("link", name="李建国").click()  # the name in the nav leads to the account page
         phone.get_by_role("link", name="登录设备").click()
         assert phone.url.endswith("/account/sessions")

@@ -9,18 +9,9 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, new_phone_page
+from tests.e2e.conftest import ARTIFACTS, log_in, new_phone_page
 from tests.e2e.walk_pages import DESKTOP_SIZE, JOURNEYS, PHONE_SIZE, add_axe, axe_violations, resolve
 from tests.security import test_injection as inj
-
-
-def _login(page, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="登录", exact=True).click()
-    assert "/login" not in page.url, f"login as {username} failed: {page.url}"
 
 
 def _visit(page, problems, shots, role: str, name: str, path: str) -> list[str]:
@@ -54,7 +45,7 @@ def test_every_role_walks_without_serious_accessibility_problems(browser, live_s
         add_axe(context)
         try:
             if username:
-                _login(page, username)
+                log_in(page, username)
             for name, target in journey:
                 page_started = time.perf_counter()
                 failures += _visit(page, problems, shots, role, name, resolve(page, target))
@@ -91,7 +82,7 @@ def _browser_user(browser, live_server, username: str, dialogs: list[str]):
     """A logged-in phone page whose dialogs (alert, confirm...) are recorded and dismissed."""
     context, page, problems = new_phone_page(browser, live_server)
     page.on("dialog", lambda dialog: (dialogs.append(f"{username}: {dialog.type} {dialog.message}"), dialog.dismiss()))
-    _login(page, username)
+    log_in(page, username)
     return context, page, problems
 
 
