@@ -89,6 +89,9 @@ class Config:
     CONSULT_RATE_LIMIT = os.environ.get("CONSULT_RATE_LIMIT", "30/minute")   # questions per IP on /consult
     # Failed password checks per account (login and password change), whatever the IP: the next is refused (429).
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5/minute")
+    # Password reset codes by SMS (app/accounts/recovery.py): per account asked for, and per IP, whatever the answer.
+    RESET_ACCOUNT_RATE_LIMIT = os.environ.get("RESET_ACCOUNT_RATE_LIMIT", "3/hour")
+    RESET_IP_RATE_LIMIT = os.environ.get("RESET_IP_RATE_LIMIT", "10/hour")
     RATELIMIT_HEADERS_ENABLED = True
     # A moving window: "5 in any 60 seconds", not "5 per clock minute" (which lets 10 through across a boundary).
     RATELIMIT_STRATEGY = "moving-window"
@@ -130,6 +133,7 @@ class TestConfig(Config):
     # In memory and out of reach: only tests/consult/test_rate_limit.py lowers the limit (for its own IP).
     RATELIMIT_STORAGE_URI = "memory://"
     CONSULT_RATE_LIMIT = "100000/minute"
+    RESET_IP_RATE_LIMIT = "100000/hour"  # every test comes from 127.0.0.1; the per-account limit stays
 
 
 class ProdConfig(Config):

@@ -94,3 +94,25 @@ class EndDevicesForm(FlaskForm):
     password = PasswordField(lazy_gettext("登录密码"), validators=[DataRequired(lazy_gettext("请输入登录密码。"))],
                              render_kw={"autocomplete": "current-password"})
     submit = SubmitField(lazy_gettext("退出所选设备"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    username = StringField(lazy_gettext("用户名"), validators=[DataRequired(lazy_gettext("请输入用户名。"))],
+                           render_kw={"autocomplete": "username"})
+    phone = StringField(lazy_gettext("账号绑定的手机号码"), validators=[DataRequired(lazy_gettext("请输入手机号码。")),
+                                                                 validate_phone_number], render_kw=TEL)
+    submit = SubmitField(lazy_gettext("获取验证码"))
+
+
+class ResetPasswordForm(FlaskForm):
+    code = StringField(lazy_gettext("短信验证码"), validators=[
+        DataRequired(lazy_gettext("请输入短信验证码。")),
+        Regexp(r"^\s*\d{6}\s*$", message=lazy_gettext("验证码是 6 位数字。"))],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6})
+    password = PasswordField(lazy_gettext("新密码"), validators=[
+        DataRequired(lazy_gettext("请设置新密码。")), Length(10, 128, lazy_gettext("密码至少 10 个字符。"))],
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(lazy_gettext("确认新密码"), validators=[
+        DataRequired(lazy_gettext("请再次输入新密码。")), EqualTo("password", lazy_gettext("两次输入的密码不一致。"))],
+        render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(lazy_gettext("设置新密码"))

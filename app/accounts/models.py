@@ -151,3 +151,23 @@ class UserSession(db.Model):
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+class PasswordReset(db.Model):
+    """A code sent by SMS to the phone on an account, to set a new password (app/accounts/recovery.py). The browser
+    holds a random token (in its signed session); the database holds the token's SHA-256 and an HMAC of the code
+    under the SECRET_KEY, so a copy of the database alone cannot recover a code."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    code_hmac: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column()
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+
+    user: Mapped[User] = relationship()

@@ -35,7 +35,7 @@ class Below:
 # role -> demo user (None: a visitor) and the journey: (screenshot name, path or link to follow).
 JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below]]]] = {
     "anonymous": (None, [
-        ("home", "/"), ("consult", "/consult?q=楼上漏水"), ("login", "/login"), ("register", "/register"),
+        ("home", "/"), ("consult", "/consult?q=楼上漏水"), ("login", "/login"), ("forgot-password", "/password/forgot"), ("register", "/register"),
         ("verify", "/verify"),
     ]),
     "resident": ("resident1", [
