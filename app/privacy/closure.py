@@ -4,9 +4,9 @@ goes at once. Never commits.
 The row stays: cases, events, signatures and consent records refer to it. It is anonymised in place: no name,
 phone, e-mail or region, a username nobody can log in with (the old one is free to register again), a password
 hash of random bytes, every session ended, every consent withdrawn, in-app messages deleted, undelivered e-mail
-and SMS to the old number or address given up, consult questions detached. While a dispute of theirs is still
-in progress the account cannot be closed (the other party, the mediator or a court may still need them); the
-page lists those disputes. Disputes that ended keep their parties' data for the retention period like any other
+and SMS to the old number or address given up, password reset codes deleted, consult questions detached. While a
+dispute of theirs is still in progress the account cannot be closed (the other party, the mediator or a court may
+still need them); the page lists those disputes. Disputes that ended keep their parties' data for the retention period like any other
 (the retention job purges it, app/privacy/retention.py).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from app.accounts.models import Role, User, UserSession
+from app.accounts.models import PasswordReset, Role, User, UserSession
 from app.accounts.operations import SessionEnd, end_sessions, hash_password
 from app.cases.models import Case
 from app.core.time import utcnow
@@ -85,6 +85,7 @@ def close_account(user: User) -> ClosureReport:
         sa.delete(OutboxMessage).where(OutboxMessage.channel == "in_app", OutboxMessage.to == str(user.id))
         .execution_options(synchronize_session=False)).rowcount or 0
     report.messages_given_up = _give_up_messages_to(user, now)
+    db.session.execute(sa.delete(PasswordReset).where(PasswordReset.user_id == user.id))  # codes, IPs: nothing to keep
     consult = db.metadata.tables["consult_queries"]
     report.consult_queries_detached = db.session.execute(
         sa.update(consult).where(consult.c.user_id == user.id).values(user_id=None)).rowcount or 0

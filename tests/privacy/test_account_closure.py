@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.accounts.models import User, UserSession
+from app.accounts.models import PasswordReset, User, UserSession
 from app.cases.models import Case, CaseParty
 from app.consult.models import ConsultQuery
 from app.core.crypto import blind_index
@@ -57,6 +57,8 @@ def test_a_resident_closes_the_account_and_the_personal_data_goes_at_once(app, d
     other_device.login("leaving01", PASSWORD)
     assert web.get("/consult?q=房东不退押金怎么办").status_code == 200
     _queue(app, user_id)
+    assert make_web().post("/password/forgot", {"username": "leaving01", "phone": PHONE},
+                           page="/password/forgot").status_code == 302
     privacy = text(web.get("/account/privacy"))
     assert "了解并注销账号" in privacy and 'href="/account/close"' in privacy
     page = web.get("/account/close")
@@ -87,6 +89,8 @@ def test_a_resident_closes_the_account_and_the_personal_data_goes_at_once(app, d
             OutboxMessage.channel == "in_app", OutboxMessage.to == str(user_id))) == 0
         texts = {m.body: m for m in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel == "sms"))}
         assert texts["【解纷】明天上午九点调解"].gave_up_at is not None and texts["给别人的短信"].gave_up_at is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PasswordReset)
+                                 .where(PasswordReset.user_id == user_id)) == 0
         [question] = db.session.scalars(sa.select(ConsultQuery).where(ConsultQuery.question == "房东不退押金怎么办"))
         assert question.user_id is None
 
