@@ -188,3 +188,22 @@ def test_the_reveal_log_of_a_purged_case_still_verifies_and_still_names_it(app, 
                                     .order_by(PiiReveal.id)).all()
         assert [tuple(r) for r in stored] == [(case_id, party_id, field) for party_id, field in parties]
         assert db.session.get(CaseParty, parties[0][0]).phone is None  # while the numbers themselves are gone
+
+
+def test_password_reset_codes_go_after_30_days(app, demo, make_web):
+    from app.accounts.models import PasswordReset, User
+
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "resident1"))
+        phone = user.phone
+    for _ in range(2):
+        assert make_web().post("/password/forgot", {"username": "resident1", "phone": phone},
+                               page="/password/forgot").status_code == 302
+    with app.app_context():
+        old = db.session.scalars(sa.select(PasswordReset).order_by(PasswordReset.id)).first()
+        old.created_at -= timedelta(days=31)
+        db.session.commit()
+    assert "1 password reset code(s) older than 30 days would be purged (dry run)" in _purge(app, "--dry-run")
+    assert "1 password reset code(s) older than 30 days purged" in _purge(app)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PasswordReset)) == 1
