@@ -34,3 +34,39 @@ def test_a_resident_logs_out_another_device_from_the_phone(browser, live_server,
     finally:
         ctx_a.close()
         ctx_b.close()
+
+
+def test_a_forgotten_password_is_reset_with_the_code_from_the_text_message(browser, live_server, app, demo, artifacts):
+    import re
+
+    import sqlalchemy as sa
+
+    from app.accounts.models import User
+    from app.extensions import db
+    from app.mediation.models import OutboxMessage
+
+    with app.app_context():
+        phone = db.session.scalar(sa.select(User).where(User.username == "resident2")).phone
+    context, page, problems = new_phone_page(browser, live_server)
+    try:
+        add_axe(context)
+        page.goto("/login")
+        page.get_by_role("link", name="忘记密码？").click()
+        page.fill("#username", "resident2")
+        page.fill("#phone", phone)
+        page.get_by_role("button", name="获取验证码").click()
+        assert page.url.endswith("/password/reset") and page.get_by_text("验证码已发送到该手机").is_visible()
+        assert axe_violations(page) == []
+        with app.app_context():
+            body = [m.body for m in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel == "sms"))
+                    if m.to == phone][-1]
+        page.fill("#code", re.search(r"验证码 (\d{6})", body).group(1))
+        page.fill("#password", "grey-heron-fishing-4")
+        page.fill("#confirm", "grey-heron-fishing-4")
+        page.screenshot(path=artifacts / "account-reset-phone.png", full_page=True)
+        page.get_by_role("button", name="设置新密码").click()
+        assert page.url.endswith("/login") and page.get_by_text("密码已重设").is_visible()
+        log_in(page, "resident2", "grey-heron-fishing-4")
+        assert problems.all() == []
+    finally:
+        context.close()
