@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -64,7 +65,7 @@ def cases_in_progress(user: User) -> list[Case]:
     return list(db.session.scalars(sa.select(Case).where(Case.visible_to(user), ~ended).order_by(Case.id)))
 
 
-def close_account(user: User) -> ClosureReport:
+def close_account(user: User, why: str = "closed by its owner") -> ClosureReport:
     """Close the account now (see the module's docstring); ClosureRefused when it may not be closed."""
     if not can_close_itself(user):
         raise ClosureRefused("staff")
@@ -91,7 +92,7 @@ def close_account(user: User) -> ClosureReport:
         sa.update(consult).where(consult.c.user_id == user.id).values(user_id=None)).rowcount or 0
     _anonymise(user, now)
     db.session.flush()
-    log.info("account %s closed by its owner: %s", user.id, report)
+    log.info("account %s %s: %s", user.id, why, report)
     return report
 
 
@@ -126,3 +127,15 @@ def _anonymise(user: User, now) -> None:
     user.region_code = None
     user.active = False
     user.closed_at = now
+
+
+def inactive_residents(days: int, now: datetime | None = None) -> list[User]:
+    """Open resident accounts with no request for more than `days` days (the last session's last request, or the
+    registration when there was never a session), oldest id first: the retention job closes them
+    (app/privacy/retention_cli.py) unless a dispute of theirs is still in progress."""
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    last_seen = (sa.select(sa.func.max(UserSession.last_seen_at)).where(UserSession.user_id == User.id)
+                 .scalar_subquery())
+    return list(db.session.scalars(sa.select(User).where(
+        User.role == Role.resident, User.closed_at.is_(None),
+        sa.func.coalesce(last_seen, User.created_at) < cutoff).order_by(User.id)))

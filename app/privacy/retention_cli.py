@@ -15,9 +15,12 @@ privacy_cli = AppGroup("privacy", help="Personal data: the retention purge.")
               help="Purge cases that ended more than this many days ago (default: PERSONAL_DATA_RETENTION_DAYS).")
 @click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
 @click.option("--batch-size", type=int, default=100, show_default=True, help="Cases per transaction.")
+@click.option("--inactive-days", type=int, default=None,
+              help="Close resident accounts unused for this many days (default: PERSONAL_DATA_RETENTION_DAYS).")
 @with_appcontext
-def purge(days: int | None, dry_run: bool, batch_size: int) -> None:
-    """Remove the personal data and files of cases that ended more than --days ago (idempotent)."""
+def purge(days: int | None, dry_run: bool, batch_size: int, inactive_days: int | None) -> None:
+    """Remove the personal data and files of cases that ended more than --days ago, and close resident accounts
+    unused for --inactive-days (idempotent)."""
     from app.core.storage import storage
     from app.privacy.retention import purge_due
 
@@ -26,6 +29,8 @@ def purge(days: int | None, dry_run: bool, batch_size: int) -> None:
         raise click.BadParameter("--days must be >= 0 and --batch-size >= 1")
     report = purge_due(days, storage(), batch_size=batch_size, dry_run=dry_run, commit=db.session.commit)
     codes = _old_reset_codes(dry_run)
+    inactive_days = days if inactive_days is None else inactive_days
+    closed, kept = _close_inactive(inactive_days, dry_run)
     if dry_run:
         db.session.rollback()
     else:
@@ -34,6 +39,29 @@ def purge(days: int | None, dry_run: bool, batch_size: int) -> None:
     rows = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing"
     click.echo(f"{report.cases} case(s) {verb} (retention {days} days): {rows}.")
     click.echo(f"{codes} password reset code(s) older than {RESET_CODE_DAYS} days {verb}.")
+    closed_verb = "would be closed (dry run)" if dry_run else "closed"
+    click.echo(f"{closed} resident account(s) unused for {inactive_days} days {closed_verb}; "
+               f"{kept} kept while a dispute of theirs is in progress.")
+
+
+def _close_inactive(days: int, dry_run: bool) -> tuple[int, int]:
+    """Close (or count) the resident accounts unused for `days` days, each in its own transaction; (closed, kept)."""
+    from app.privacy.closure import ClosureRefused, cases_in_progress, close_account, inactive_residents
+
+    closed = kept = 0
+    for user in inactive_residents(days):
+        if dry_run:
+            closed, kept = (closed, kept + 1) if cases_in_progress(user) else (closed + 1, kept)
+            continue
+        try:
+            close_account(user, why=f"closed by the retention job (unused for {days} days)")
+        except ClosureRefused:
+            db.session.rollback()
+            kept += 1
+            continue
+        db.session.commit()
+        closed += 1
+    return closed, kept
 
 
 RESET_CODE_DAYS = 30  # a reset code lives minutes; its row (account, time, IP) a month, for questions about it

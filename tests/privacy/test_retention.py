@@ -207,3 +207,31 @@ def test_password_reset_codes_go_after_30_days(app, demo, make_web):
     assert "1 password reset code(s) older than 30 days purged" in _purge(app)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PasswordReset)) == 1
+
+
+def test_resident_accounts_unused_for_the_retention_period_are_closed(app, demo):
+    """resident3 (no dispute) last came 4 years ago: closed. resident1 too, but a dispute of theirs is in progress:
+    kept. resident2 came yesterday: kept."""
+    from app.accounts.models import User, UserSession
+
+    with app.app_context():
+        users = {u.username: u for u in db.session.scalars(sa.select(User).where(
+            User.username.in_(("resident1", "resident2", "resident3"))))}
+        for name, days_ago in (("resident1", 1500), ("resident2", 1), ("resident3", 1500)):
+            user = users[name]
+            user.created_at = utcnow() - timedelta(days=2000)
+            db.session.add(UserSession(user_id=user.id, token_hash=f"{name:0>64}"[-64:], created_at=user.created_at,
+                                       last_seen_at=utcnow() - timedelta(days=days_ago)))
+        db.session.commit()
+    dry = _purge(app, "--dry-run")
+    assert "1 resident account(s) unused for 1095 days would be closed (dry run); 1 kept" in dry
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.closed_at).where(User.username == "resident3")) is None
+    assert "1 resident account(s) unused for 1095 days closed; 1 kept" in _purge(app)
+    with app.app_context():
+        closed = {u.display_name: u for u in db.session.scalars(sa.select(User).where(User.closed_at.is_not(None)))}
+        assert list(closed) == ["已注销用户"] and next(iter(closed.values())).phone is None
+        still = db.session.scalars(sa.select(User.username).where(User.username.in_(("resident1", "resident2")),
+                                                                    User.closed_at.is_(None))).all()
+        assert sorted(still) == ["resident1", "resident2"]
+    assert "0 resident account(s) unused for 1095 days closed; 1 kept" in _purge(app)  # idempotent
