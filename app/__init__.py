@@ -168,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from app.accounts.cli import users_cli
     from app.agreements.cli import agreements_cli, pki_cli
     from app.analytics.cli import register as register_analytics_cli
     from app.api.cli import api_tokens_cli
@@ -194,3 +195,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(api_tokens_cli)
     register_analytics_cli(app)  # flask dashboard refresh, flask seed-bulk
     app.cli.add_command(privacy_cli)  # flask privacy purge
+    app.cli.add_command(users_cli)  # flask users end-sessions / deactivate / activate

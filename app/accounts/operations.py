@@ -30,6 +30,7 @@ class SessionEnd:
     password_changed = "password"      # noqa: S105 (a reason code) the password was changed (here or on another device)
     account_closed = "closed"          # the user closed the account (app/privacy/closure.py)
     ended_elsewhere = "revoked"        # the user ended it from another device's list of logins (app/accounts/devices.py)
+    ended_by_admin = "admin"           # `flask users end-sessions` or `flask users deactivate` (app/accounts/cli.py)
 
 
 def hash_password(password: str) -> str:

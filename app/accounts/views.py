@@ -172,6 +172,8 @@ def _login_prompt() -> str:
         return gettext("您的密码已修改，请用新密码重新登录。")
     if reason == SessionEnd.ended_elsewhere:
         return gettext("此设备上的登录已在您的另一台设备上退出，请重新登录。")
+    if reason == SessionEnd.ended_by_admin:
+        return gettext("管理员已结束您的登录，请重新登录。")
     if reason == SessionEnd.account_closed:
         return gettext("该账号已注销。如需继续使用，请重新注册。")
     return gettext(login_manager.login_message)

@@ -140,7 +140,7 @@ def test_staff_accounts_are_not_closed_here(app, demo, make_web):
     web = make_web()
     web.login("mediator1")
     page = web.get("/account/close")
-    assert page.status_code == 200 and "由所在机构的管理员停用" in text(page) and 'name="password"' not in text(page)
+    assert page.status_code == 200 and "请联系系统管理员停用" in text(page) and 'name="password"' not in text(page)
     assert web.post("/account/close", {"password": "jiefen-demo", "understood": "y"}).status_code == 403
     assert web.get("/mediator/inbox").status_code == 200
 
