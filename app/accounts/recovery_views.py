@@ -31,8 +31,8 @@ def forgot():
         return redirect(url_for("accounts.change_password"))
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        session[RESET_STATE] = {"token": recovery.request_code(form.username.data, form.phone.data, request.remote_addr),
-                          "issued": utcnow().timestamp(), "tries": 0}
+        token = recovery.request_code(form.username.data, form.phone.data, request.remote_addr)
+        session[RESET_STATE] = {"token": token, "issued": utcnow().timestamp(), "tries": 0}
         db.session.commit()
         # The same words whether or not the account exists and has this phone.
         flash(gettext("如果用户名和手机号码与账号相符，验证码已发送到该手机，%(m)s 分钟内有效。",

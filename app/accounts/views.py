@@ -124,9 +124,7 @@ def account():
 def sessions():
     """Where this account is logged in; other devices are logged out after giving the password again."""
     user = current_user._get_current_object()
-    listed = devices.open_devices(user)
-    form = EndDevicesForm()
-    form.sessions.choices = [(d.id, d.label) for d in listed if not d.current]
+    form, listed = _devices_form(user)
     if form.validate_on_submit():
         if operations.authenticate(user.username, form.password.data) is None:
             g.password_failed = True
@@ -139,6 +137,14 @@ def sessions():
     return render_template("accounts/sessions.html", form=form, devices=listed), (422 if form.errors else 200)
 
 
+def _devices_form(user) -> tuple[EndDevicesForm, list[devices.Device]]:
+    """The form of /account/sessions, offering the user's other open sessions, and the list it shows."""
+    listed = devices.open_devices(user)
+    form = EndDevicesForm()
+    form.sessions.choices = [(d.id, d.label) for d in listed if not d.current]
+    return form, listed
+
+
 @bp.errorhandler(429)
 def too_many_attempts(exc):
     """The form again, with the refusal next to the password field; nothing was checked."""
@@ -146,10 +152,7 @@ def too_many_attempts(exc):
     if request.endpoint == "accounts.change_password":
         form, template, field = PasswordChangeForm(), "accounts/password.html", "current"
     elif request.endpoint == "accounts.sessions":
-        user = current_user._get_current_object()
-        form = EndDevicesForm()
-        listed = devices.open_devices(user)
-        form.sessions.choices = [(d.id, d.label) for d in listed if not d.current]
+        form, listed = _devices_form(current_user._get_current_object())
         form.password.errors = [message]
         return render_template("accounts/sessions.html", form=form, devices=listed), 429
     else:
