@@ -85,3 +85,18 @@ def test_a_password_change_is_announced_in_the_app_and_by_sms(app, demo, make_we
         sms = [m for m in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel == "sms"))
                if m.to == phone and "密码已于" in m.body]
     assert len(sms) == 1 and "如果不是您本人操作" in sms[0].body
+
+
+def test_wrong_passwords_here_count_against_the_login_limit(app, demo, make_web):
+    web = make_web()
+    web.post("/register", {"username": "devices_limit", "display_name": "周五", "password": "grey-heron-fishing-4",
+                           "confirm": "grey-heron-fishing-4"}, page="/register")
+    other = make_web()
+    other.login("devices_limit", "grey-heron-fishing-4")
+    [other_id] = [int(i) for i in CHECKBOX_RE.findall(text(web.get("/account/sessions")))]
+    statuses = [web.post("/account/sessions", {"sessions": [other_id], "password": f"wrong-{i}"}).status_code
+                for i in range(6)]
+    assert statuses == [422] * 5 + [429]
+    locked = web.post("/account/sessions", {"sessions": [other_id], "password": "grey-heron-fishing-4"})
+    assert locked.status_code == 429 and 'id="password-error">该账号密码错误次数过多' in text(locked)
+    assert other.get("/my/cases").status_code == 200
