@@ -89,6 +89,9 @@ class Config:
     CONSULT_RATE_LIMIT = os.environ.get("CONSULT_RATE_LIMIT", "30/minute")   # questions per IP on /consult
     # Failed password checks per account (login and password change), whatever the IP: the next is refused (429).
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5/minute")
+    # Roles that must use a second factor (app/accounts/mfa.py), comma-separated: empty here (the demo logs in with
+    # a password alone); a production deployment sets e.g. "mediator,org_admin,admin,court_clerk,arbitrator".
+    MFA_REQUIRED_ROLES = os.environ.get("MFA_REQUIRED_ROLES", "")
     # Password reset codes by SMS (app/accounts/recovery.py): per account asked for, and per IP, whatever the answer.
     RESET_ACCOUNT_RATE_LIMIT = os.environ.get("RESET_ACCOUNT_RATE_LIMIT", "3/hour")
     RESET_IP_RATE_LIMIT = os.environ.get("RESET_IP_RATE_LIMIT", "10/hour")

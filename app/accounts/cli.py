@@ -64,3 +64,15 @@ def activate_command(username: str) -> None:
     user.active = True
     db.session.commit()
     click.echo(f"{username} can log in again.")
+
+
+@users_cli.command("reset-mfa")
+@click.argument("username")
+@with_appcontext
+def reset_mfa_command(username: str) -> None:
+    """Remove USERNAME's second factor (a lost phone; check who is asking first): they enrol again at next login."""
+    from app.accounts import mfa
+
+    removed = mfa.remove(_user(username))
+    db.session.commit()
+    click.echo(f"{username}: second factor {'removed' if removed else 'was not set'}.")

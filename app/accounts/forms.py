@@ -116,3 +116,19 @@ class ResetPasswordForm(FlaskForm):
         DataRequired(lazy_gettext("请再次输入新密码。")), EqualTo("password", lazy_gettext("两次输入的密码不一致。"))],
         render_kw={"autocomplete": "new-password"})
     submit = SubmitField(lazy_gettext("设置新密码"))
+
+
+CODE_FIELD = {"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7}
+
+
+class MfaCodeForm(FlaskForm):
+    code = StringField(lazy_gettext("验证器应用中的 6 位验证码"), validators=[
+        DataRequired(lazy_gettext("请输入验证码。")),
+        Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=lazy_gettext("验证码是 6 位数字。"))], render_kw=CODE_FIELD)
+    submit = SubmitField(lazy_gettext("确认"))
+
+
+class MfaRemoveForm(MfaCodeForm):
+    password = PasswordField(lazy_gettext("登录密码"), validators=[DataRequired(lazy_gettext("请输入登录密码。"))],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(lazy_gettext("关闭两步验证"))

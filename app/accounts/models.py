@@ -171,3 +171,17 @@ class PasswordReset(db.Model):
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
 
     user: Mapped[User] = relationship()
+
+
+class TotpFactor(db.Model):
+    """A second factor (OWASP ASVS 5.0 6.3.3): a TOTP authenticator app (RFC 6238, 6 digits, 30 s) the user enrolled
+    at /account/mfa (app/accounts/mfa.py). The shared secret is encrypted at rest; last_step refuses a code seen
+    before (a replay)."""
+
+    __tablename__ = "totp_factors"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(EncryptedString("totp_factors.secret"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column()  # None until a first code proved the app has it
+    last_step: Mapped[int | None] = mapped_column(sa.BigInteger)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_url
 
-from app.accounts import devices, operations
+from app.accounts import devices, mfa, operations
 from app.accounts.forms import EndDevicesForm, LoginForm, PasswordChangeForm, RegisterForm
 from app.accounts.operations import SessionEnd
 from app.core.i18n import gettext
@@ -15,6 +15,8 @@ from app.core.web import safe_local_path
 from app.extensions import db, limiter, login_manager
 
 bp = Blueprint("accounts", __name__)
+# Signed-session keys of the second factor: the login waiting for its code; an account that must enrol first.
+MFA_PENDING, MFA_ENROL = "mfa_pending", "mfa_enrol_required"
 
 
 def _login_rate_limit() -> str:
@@ -25,6 +27,8 @@ def _account_key() -> str:
     """The account being tried, whatever the IP (hashed: the limiter's keys hold no usernames)."""
     if current_user.is_authenticated:  # re-entering the password to change it counts against the same account
         name = current_user.username
+    elif request.endpoint == "mfa.login_code":  # the second step: the account whose password was right
+        name = (session.get(MFA_PENDING) or {}).get("username") or ""
     else:
         name = request.form.get("username") or ""
     return hashlib.sha256(name.strip().lower().encode("utf-8")).hexdigest()[:32]
@@ -67,11 +71,24 @@ def login():
         if user is None:
             g.password_failed = True
             form.password.errors.append(gettext("用户名或密码不正确。"))
+        elif mfa.factor(user) is not None:  # the password was right; no session until the code is too
+            session.clear()
+            session[MFA_PENDING] = {"user_id": user.id, "username": user.username, "at": utcnow().timestamp()}
+            return redirect(url_for("mfa.login_code", next=request.args.get("next")))
         else:
-            operations.start_session(user, request.remote_addr, request.user_agent.string)
-            db.session.commit()
-            return _after_login()
+            return finish_login(user)
     return render_template("accounts/login.html", form=form), (422 if form.errors else 200)
+
+
+def finish_login(user):
+    """Start the session; an account whose role needs a second factor it has not enrolled goes to enrol first."""
+    operations.start_session(user, request.remote_addr, request.user_agent.string)
+    db.session.commit()
+    if mfa.required(user) and mfa.factor(user) is None:
+        session[MFA_ENROL] = True
+        flash(gettext("您的账号需要开启两步验证后才能使用。"), "info")
+        return redirect(url_for("mfa.settings"))
+    return _after_login()
 
 
 @bp.route("/logout", methods=["POST"])

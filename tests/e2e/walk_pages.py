@@ -42,7 +42,7 @@ JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below]]]] =
         ("my-cases", "/my/cases"), ("case", Follow(r"^/cases/\d+$", SIGNED_AGREEMENT_CASE)),
         ("agreement", Below("/agreement")), ("assessment", Below("/assessment")),
         ("intake-1", "/cases/new"), ("consult", "/consult?q=工资拖欠"), ("notifications", "/notifications"),
-        ("account", "/account"), ("devices", "/account/sessions"),
+        ("account", "/account"), ("devices", "/account/sessions"), ("mfa", "/account/mfa"),
         ("password", "/account/password"), ("privacy", "/account/privacy"),
         ("close-account-blocked", "/account/close"),  # disputes in progress: listed, no form
     ]),
