@@ -128,6 +128,16 @@ class MfaCodeForm(FlaskForm):
     submit = SubmitField(lazy_gettext("确认"))
 
 
+class MfaLoginForm(FlaskForm):
+    """The login's second step: the app's code, or one of the recovery codes (abcd-efgh) when the phone is lost."""
+    code = StringField(lazy_gettext("验证码（或恢复码）"), validators=[
+        DataRequired(lazy_gettext("请输入验证码。")),
+        Regexp(r"^\s*(\d{3}\s?\d{3}|[A-Za-z0-9]{4}-?[A-Za-z0-9]{4})\s*$",
+               message=lazy_gettext("请输入验证器应用中的 6 位数字，或一个恢复码（如 abcd-efgh）。"))],
+        render_kw={"autocomplete": "one-time-code", "maxlength": 9, "autocapitalize": "off"})
+    submit = SubmitField(lazy_gettext("登录"))
+
+
 class MfaRemoveForm(MfaCodeForm):
     password = PasswordField(lazy_gettext("登录密码"), validators=[DataRequired(lazy_gettext("请输入登录密码。"))],
                              render_kw={"autocomplete": "current-password"})

@@ -6,21 +6,27 @@ proves the app has it. At login, after the password, an account with a factor is
 starts (app/accounts/views.py). A code is refused if its time step was used before (a replay). Roles listed in
 MFA_REQUIRED_ROLES (e.g. "mediator,org_admin,admin,court_clerk,arbitrator" in production) must enrol before any
 other page: the login leaves a flag in the signed session cookie, so no page pays a query for it. A lost phone:
-the administrator removes the factor (`flask users reset-mfa USERNAME`) and the user enrols again."""
+one of the ten one-time recovery codes shown at enrolment, or the administrator removes the factor
+(`flask users reset-mfa USERNAME`) and the user enrols again."""
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from datetime import UTC, datetime
 
 import pyotp
 import segno
+import sqlalchemy as sa
 from flask import current_app
 
-from app.accounts.models import TotpFactor, User
+from app.accounts.models import MfaRecoveryCode, TotpFactor, User
 from app.core.time import utcnow
 from app.extensions import db
 
 ISSUER = "解纷 Jiefen"
+RECOVERY_CODES = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
 
 
 def factor(user: User) -> TotpFactor | None:
@@ -81,18 +87,45 @@ def verify(row: TotpFactor, code: str, now: datetime | None = None) -> bool:
     return True
 
 
-def confirm(user: User, code: str) -> bool:
-    """Finish enrolment with a first code from the app."""
+def confirm(user: User, code: str) -> list[str] | None:
+    """Finish enrolment with a first code from the app: the new recovery codes (shown once), or None."""
     row = db.session.get(TotpFactor, user.id)
     if row is None or row.confirmed_at is not None or not verify(row, code):
-        return False
+        return None
     row.confirmed_at = utcnow()
+    return new_recovery_codes(user)
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.strip().lower().replace(" ", "").encode("utf-8")).hexdigest()
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """Ten fresh one-time codes ("abcd-efgh", 40 random bits each); the old ones stop working."""
+    db.session.execute(sa.delete(MfaRecoveryCode).where(MfaRecoveryCode.user_id == user.id))
+    codes = ["-".join("".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(4)) for _ in range(2))
+             for _ in range(RECOVERY_CODES)]
+    db.session.add_all(MfaRecoveryCode(user_id=user.id, code_hash=_hash(c)) for c in codes)
     db.session.flush()
-    return True
+    return codes
+
+
+def use_recovery_code(user: User, code: str) -> int | None:
+    """Spend one recovery code: how many remain, or None when it is not an unused code of this user."""
+    row = db.session.scalar(sa.select(MfaRecoveryCode).where(
+        MfaRecoveryCode.user_id == user.id, MfaRecoveryCode.code_hash == _hash(code),
+        MfaRecoveryCode.used_at.is_(None)))
+    if row is None:
+        return None
+    row.used_at = utcnow()
+    db.session.flush()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(MfaRecoveryCode).where(
+        MfaRecoveryCode.user_id == user.id, MfaRecoveryCode.used_at.is_(None))) or 0
 
 
 def remove(user: User) -> bool:
     """Remove the user's factor (the user with a code, or the administrator); whether there was one."""
+    db.session.execute(sa.delete(MfaRecoveryCode).where(MfaRecoveryCode.user_id == user.id))
     row = db.session.get(TotpFactor, user.id)
     if row is None:
         return False

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_login import current_user, login_required
 
 from app.accounts import mfa, operations
-from app.accounts.forms import MfaCodeForm, MfaRemoveForm
+from app.accounts.forms import MfaCodeForm, MfaLoginForm, MfaRemoveForm
 from app.accounts.models import User
 from app.accounts.views import MFA_ENROL, MFA_PENDING, account_limit, finish_login, lockout_message
 from app.core.i18n import gettext
@@ -44,9 +44,18 @@ def login_code():
         session.pop(MFA_PENDING, None)
         flash(gettext("请重新输入用户名和密码。"), "info")
         return redirect(url_for("accounts.login", next=request.args.get("next")))
-    form = MfaCodeForm()
+    form = MfaLoginForm()
     if form.validate_on_submit():
-        if mfa.verify(row, form.code.data):
+        entered = form.code.data.strip()
+        if "-" in entered or not entered.replace(" ", "").isdigit():  # a recovery code
+            remaining = mfa.use_recovery_code(user, entered)
+            if remaining is not None:
+                session.pop(MFA_PENDING, None)
+                response = finish_login(user)  # starts a fresh session: the notice goes in after
+                flash(gettext("已用掉一个恢复码，还剩 %(n)s 个。手机找回或更换后，请重新开启两步验证以获得新的恢复码。",
+                              n=remaining), "error")
+                return response
+        elif mfa.verify(row, entered):
             session.pop(MFA_PENDING, None)
             return finish_login(user)
         g.password_failed = True  # counts against the account's limit, like a wrong password
@@ -65,11 +74,13 @@ def settings():
     db.session.commit()
     form = MfaCodeForm()
     if form.validate_on_submit():
-        if mfa.confirm(user, form.code.data):
+        codes = mfa.confirm(user, form.code.data)
+        if codes is not None:
             db.session.commit()
             session.pop(MFA_ENROL, None)
             flash(gettext("两步验证已开启。以后登录时，输入密码后还需输入验证器应用中的验证码。"), "success")
-            return redirect(url_for("accounts.account"))
+            # Shown once, now: only their hashes are kept.
+            return render_template("accounts/mfa_codes.html", codes=codes)
         form.code.errors.append(gettext("验证码不正确。请确认已扫描二维码，并输入应用中当前显示的验证码。"))
     return render_template("accounts/mfa.html", form=form, enrolled=False, secret=row.secret,
                            qr=mfa.qr_svg(user, row.secret)), (422 if form.errors else 200)
@@ -97,6 +108,6 @@ def _remove(user: User):
 @bp.errorhandler(429)
 def too_many_attempts(exc):
     """The code form again, with the refusal next to the code field; nothing was checked."""
-    form = MfaCodeForm()
+    form = MfaLoginForm()
     form.code.errors = [lockout_message()]
     return render_template("accounts/login_code.html", form=form), 429

@@ -185,3 +185,15 @@ class TotpFactor(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column()  # None until a first code proved the app has it
     last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class MfaRecoveryCode(db.Model):
+    """One of the ten one-time codes shown once when two-step verification is turned on: a way in when the phone
+    is lost (app/accounts/mfa.py). Only their SHA-256 is kept (40 random bits each, and a login limit)."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column()

@@ -132,7 +132,7 @@ def lockout_message() -> str:
 @login_required
 def account():
     """The account's pages in one place (the name in the nav leads here)."""
-    return render_template("accounts/account.html")
+    return render_template("accounts/account.html", has_mfa=mfa.factor(current_user) is not None)
 
 
 @bp.route("/account/sessions", methods=["GET", "POST"])

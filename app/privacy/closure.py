@@ -4,10 +4,10 @@ goes at once. Never commits.
 The row stays: cases, events, signatures and consent records refer to it. It is anonymised in place: no name,
 phone, e-mail or region, a username nobody can log in with (the old one is free to register again), a password
 hash of random bytes, every session ended, every consent withdrawn, in-app messages deleted, undelivered e-mail
-and SMS to the old number or address given up, password reset codes deleted, consult questions detached. While a
-dispute of theirs is still in progress the account cannot be closed (the other party, the mediator or a court may
-still need them); the page lists those disputes. Disputes that ended keep their parties' data for the retention period like any other
-(the retention job purges it, app/privacy/retention.py).
+and SMS to the old number or address given up, password reset codes and the second factor deleted, consult
+questions detached. While a dispute of theirs is still in progress the account cannot be closed (the other party,
+the mediator or a court may still need them); the page lists those disputes. Disputes that ended keep their
+parties' data for the retention period like any other (the retention job purges it, app/privacy/retention.py).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.accounts import mfa
 from app.accounts.models import PasswordReset, Role, User, UserSession
 from app.accounts.operations import SessionEnd, end_sessions, hash_password
 from app.cases.models import Case
@@ -87,6 +88,7 @@ def close_account(user: User, why: str = "closed by its owner") -> ClosureReport
         .execution_options(synchronize_session=False)).rowcount or 0
     report.messages_given_up = _give_up_messages_to(user, now)
     db.session.execute(sa.delete(PasswordReset).where(PasswordReset.user_id == user.id))  # codes, IPs: nothing to keep
+    mfa.remove(user)  # the authenticator secret and recovery codes
     consult = db.metadata.tables["consult_queries"]
     report.consult_queries_detached = db.session.execute(
         sa.update(consult).where(consult.c.user_id == user.id).values(user_id=None)).rowcount or 0

@@ -32,13 +32,18 @@ def code(secret: str, seconds: int = 0) -> str:
     return pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=seconds))
 
 
-def enrol(web) -> str:
+CODES_RE = re.compile(r"<li><code>([a-z2-9]{4}-[a-z2-9]{4})</code></li>")
+
+
+def enrol(web, with_codes: bool = False):
     page = text(web.get("/account/mfa"))
     assert 'src="data:image/svg+xml' in page
     secret = SECRET_RE.search(page).group(1)
     done = web.post("/account/mfa", {"code": code(secret)})
-    assert done.status_code == 302, text(done)[:2000]
-    return secret
+    assert done.status_code == 200 and "请保存这 10 个恢复码" in text(done) and "两步验证已开启" in text(done)
+    codes = CODES_RE.findall(text(done))
+    assert len(set(codes)) == 10
+    return (secret, codes) if with_codes else secret
 
 
 def password_step(web, username: str):
@@ -51,7 +56,7 @@ def test_enrol_then_log_in_with_password_and_code(app, demo, make_web):
     wrong_first = web.post("/account/mfa", {"code": "000000"}, page="/account/mfa")
     assert wrong_first.status_code == 422 and 'id="code-error">验证码不正确' in text(wrong_first)
     secret = enrol(web)
-    assert "两步验证已开启" in text(web.get("/account"))
+    assert "两步验证</a>：已开启" in text(web.get("/account"))
     with app.app_context():
         row = db.session.scalar(sa.select(TotpFactor).join(User).where(User.username == "mfa_user1"))
         raw = db.session.execute(sa.text("SELECT secret FROM totp_factors WHERE user_id = :u"),
@@ -128,3 +133,24 @@ def test_a_role_that_must_use_a_second_factor_enrols_before_anything_else(app, d
         assert resident.get("/my/cases").status_code == 200
     finally:
         app.config["MFA_REQUIRED_ROLES"] = ""
+
+
+def test_a_recovery_code_logs_in_once_when_the_phone_is_lost(app, demo, make_web):
+    from app.accounts.models import MfaRecoveryCode
+
+    web = register(make_web, "mfa_user4")
+    _secret, codes = enrol(web, with_codes=True)
+    with app.app_context():
+        hashes = db.session.scalars(sa.select(MfaRecoveryCode.code_hash)).all()
+        assert len(hashes) >= 10 and not any(c in h for c in codes for h in hashes)  # only hashes are kept
+    browser = make_web()
+    password_step(browser, "mfa_user4")
+    used = browser.post("/login/code", {"code": codes[3].upper()}, page="/login/code",  # as read off paper
+                        follow_redirects=True)
+    assert used.status_code == 200 and "还剩 9 个" in text(used) and browser.get("/my/cases").status_code == 200
+    again = make_web()
+    password_step(again, "mfa_user4")
+    spent = again.post("/login/code", {"code": codes[3]}, page="/login/code")
+    assert spent.status_code == 422 and again.get("/my/cases").status_code == 302
+    other = again.post("/login/code", {"code": codes[4]})
+    assert other.status_code == 302

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.accounts.models import PasswordReset, User, UserSession
+from app.accounts.models import MfaRecoveryCode, PasswordReset, TotpFactor, User, UserSession
 from app.cases.models import Case, CaseParty
 from app.consult.models import ConsultQuery
 from app.core.crypto import blind_index
 from app.extensions import db
 from app.mediation.models import OutboxMessage
 from app.privacy.consent_models import ConsentRecord
+from tests.accounts.test_mfa import enrol
 from tests.cases.test_funnel_journeys import file_dispute, step
 from tests.privacy.test_consent import agree
 
@@ -57,6 +58,8 @@ def test_a_resident_closes_the_account_and_the_personal_data_goes_at_once(app, d
     other_device.login("leaving01", PASSWORD)
     assert web.get("/consult?q=房东不退押金怎么办").status_code == 200
     _queue(app, user_id)
+    enrol(web)  # a second factor, with its recovery codes
+    other_device.get("/my/cases")
     assert make_web().post("/password/forgot", {"username": "leaving01", "phone": PHONE},
                            page="/password/forgot").status_code == 302
     privacy = text(web.get("/account/privacy"))
@@ -91,6 +94,8 @@ def test_a_resident_closes_the_account_and_the_personal_data_goes_at_once(app, d
         assert texts["【解纷】明天上午九点调解"].gave_up_at is not None and texts["给别人的短信"].gave_up_at is None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PasswordReset)
                                  .where(PasswordReset.user_id == user_id)) == 0
+        assert db.session.get(TotpFactor, user_id) is None and db.session.scalar(
+            sa.select(sa.func.count()).select_from(MfaRecoveryCode).where(MfaRecoveryCode.user_id == user_id)) == 0
         [question] = db.session.scalars(sa.select(ConsultQuery).where(ConsultQuery.question == "房东不退押金怎么办"))
         assert question.user_id is None
 
