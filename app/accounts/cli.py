@@ -20,9 +20,12 @@ def _user(username: str) -> User:
     return user
 
 
-def _open(*criteria) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)
-                             .where(UserSession.ended_at.is_(None), *criteria)) or 0
+def _end(*criteria) -> int:
+    """End the open sessions matching the criteria; how many there were."""
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)
+                              .where(UserSession.ended_at.is_(None), *criteria)) or 0
+    end_sessions(*criteria, reason=SessionEnd.ended_by_admin)
+    return count
 
 
 @users_cli.command("end-sessions")
@@ -34,8 +37,7 @@ def end_sessions_command(username: str | None, everyone: bool) -> None:
     if bool(username) == everyone:
         raise click.UsageError("give a USERNAME or --all, not both")
     criteria = [] if everyone else [UserSession.user_id == _user(username).id]
-    count = _open(*criteria)
-    end_sessions(*criteria, reason=SessionEnd.ended_by_admin)
+    count = _end(*criteria)
     db.session.commit()
     click.echo(f"{count} session(s) ended ({'every user' if everyone else username}).")
 
@@ -47,8 +49,7 @@ def deactivate_command(username: str) -> None:
     """Stop an account (a staff member who left): it can no longer log in, and its sessions end now."""
     user = _user(username)
     user.active = False
-    count = _open(UserSession.user_id == user.id)
-    end_sessions(UserSession.user_id == user.id, reason=SessionEnd.ended_by_admin)
+    count = _end(UserSession.user_id == user.id)
     db.session.commit()
     click.echo(f"{username} deactivated; {count} session(s) ended.")
 

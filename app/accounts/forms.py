@@ -67,15 +67,19 @@ class RegisterForm(FlaskForm):
             raise ValidationError(gettext("该用户名已被使用，请换一个。"))
 
 
-class PasswordChangeForm(FlaskForm):
-    current = PasswordField(lazy_gettext("当前密码"), validators=[DataRequired(lazy_gettext("请输入当前密码。"))],
-                            render_kw={"autocomplete": "current-password"})
+class NewPasswordForm(FlaskForm):
+    """A new password typed twice (the password change and the reset by SMS code)."""
     password = PasswordField(lazy_gettext("新密码"), validators=[
         DataRequired(lazy_gettext("请设置新密码。")), Length(10, 128, lazy_gettext("密码至少 10 个字符。"))],
         render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(lazy_gettext("确认新密码"), validators=[
         DataRequired(lazy_gettext("请再次输入新密码。")), EqualTo("password", lazy_gettext("两次输入的密码不一致。"))],
         render_kw={"autocomplete": "new-password"})
+
+
+class PasswordChangeForm(NewPasswordForm):
+    current = PasswordField(lazy_gettext("当前密码"), validators=[DataRequired(lazy_gettext("请输入当前密码。"))],
+                            render_kw={"autocomplete": "current-password"})
     submit = SubmitField(lazy_gettext("修改密码"))
 
     def validate_password(self, field) -> None:
@@ -104,17 +108,11 @@ class ForgotPasswordForm(FlaskForm):
     submit = SubmitField(lazy_gettext("获取验证码"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(NewPasswordForm):
     code = StringField(lazy_gettext("短信验证码"), validators=[
         DataRequired(lazy_gettext("请输入短信验证码。")),
         Regexp(r"^\s*\d{6}\s*$", message=lazy_gettext("验证码是 6 位数字。"))],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6})
-    password = PasswordField(lazy_gettext("新密码"), validators=[
-        DataRequired(lazy_gettext("请设置新密码。")), Length(10, 128, lazy_gettext("密码至少 10 个字符。"))],
-        render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(lazy_gettext("确认新密码"), validators=[
-        DataRequired(lazy_gettext("请再次输入新密码。")), EqualTo("password", lazy_gettext("两次输入的密码不一致。"))],
-        render_kw={"autocomplete": "new-password"})
     submit = SubmitField(lazy_gettext("设置新密码"))
 
 
