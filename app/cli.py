@@ -12,14 +12,14 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 
-audit_cli = AppGroup("audit", help="Check the hash-chained case history and PII reveal log.")
+audit_cli = AppGroup("audit", help="Check the hash-chained case history, PII reveal log and account event log.")
 
 
 @audit_cli.command("verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Verify every case's event chain and the PII reveal log's chain; name the first broken link of each and
-    exit 1 if there is one."""
+    """Verify every case's event chain, the PII reveal log's chain and the account event log's chain; name the first
+    broken link of each and exit 1 if there is one."""
     from app.cases.operations import verify_chain
     from app.privacy import reveal_chain
 
@@ -33,7 +33,14 @@ def audit_verify() -> None:
         click.echo(f"PII reveal log BROKEN after {reveals} good reveals: {broken_reveal}", err=True)
     else:
         click.echo(f"OK: {reveals} PII reveals verified, the reveal log's chain is intact.")
-    if broken or broken_reveal:
+    from app.accounts import admin_ops
+
+    account_events, broken_accounts = admin_ops.verify_chain()
+    if broken_accounts:
+        click.echo(f"Account event log BROKEN after {account_events} good events: {broken_accounts}", err=True)
+    else:
+        click.echo(f"OK: {account_events} account events verified, the account event log's chain is intact.")
+    if broken or broken_reveal or broken_accounts:
         sys.exit(1)
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup, with_appcontext
 
 from app.accounts.models import User, UserSession
-from app.accounts.operations import SessionEnd, end_sessions
+from app.accounts.operations import SessionEnd, count_and_end_sessions
 from app.extensions import db
 
 users_cli = AppGroup("users", help="Accounts: list sessions, end them, stop or restart an account.")
@@ -21,11 +21,7 @@ def _user(username: str) -> User:
 
 
 def _end(*criteria) -> int:
-    """End the open sessions matching the criteria; how many there were."""
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)
-                              .where(UserSession.ended_at.is_(None), *criteria)) or 0
-    end_sessions(*criteria, reason=SessionEnd.ended_by_admin)
-    return count
+    return count_and_end_sessions(*criteria, reason=SessionEnd.ended_by_admin)
 
 
 @users_cli.command("end-sessions")

@@ -6,9 +6,19 @@ import re
 import sqlalchemy as sa
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, SubmitField, widgets
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
+from app.accounts.admin_ops import STAFF_ACTIONS
 from app.accounts.models import User
 from app.accounts.password_policy import too_guessable
 from app.core.i18n import gettext, lazy_gettext
@@ -140,3 +150,45 @@ class MfaRemoveForm(MfaCodeForm):
     password = PasswordField(lazy_gettext("登录密码"), validators=[DataRequired(lazy_gettext("请输入登录密码。"))],
                              render_kw={"autocomplete": "current-password"})
     submit = SubmitField(lazy_gettext("关闭两步验证"))
+
+
+class ChooseNewPasswordForm(NewPasswordForm):
+    """After logging in with a temporary password: a new one, no current password (the temporary one is spent)."""
+    submit = SubmitField(lazy_gettext("设置新密码"))
+
+    def validate_password(self, field) -> None:
+        user = current_user
+        check_guessable(field, user.username, user.display_name, user.phone, user.email)
+
+
+# --- the organisation admin's pages (app/accounts/admin_views.py) ---------------------------------------------------
+
+REASON_REQUIRED = lazy_gettext("请填写原因，它会记入操作记录。")
+REASON_TOO_LONG = lazy_gettext("原因最多 500 个字。")
+
+
+class StaffActionForm(FlaskForm):
+    """One staff member's actions on the staff page: the button pressed names the action. Each person's form has its
+    own prefix (ids stay unique on the page); CSRFProtect checks the page's token (csrf_token) for every POST."""
+
+    class Meta:
+        csrf = False  # checked by CSRFProtect for the whole app; a prefixed form would look for its own field
+
+    action = StringField(validators=[DataRequired(), AnyOf(STAFF_ACTIONS)])
+    reason = TextAreaField(lazy_gettext("原因（必填，记入操作记录）"), validators=[
+        DataRequired(REASON_REQUIRED), Length(max=500, message=REASON_TOO_LONG)], render_kw={"rows": 2})
+
+
+class FindResidentForm(FlaskForm):
+    query = StringField(lazy_gettext("居民的用户名或手机号码"), validators=[
+        DataRequired(lazy_gettext("请输入居民的用户名或手机号码。")), Length(max=40)],
+        render_kw={"autocomplete": "off", "autocapitalize": "off"})
+    submit = SubmitField(lazy_gettext("查找"))
+
+
+class AssistedResetForm(FlaskForm):
+    id_checked = BooleanField(lazy_gettext("我已当面核对本人的居民身份证（或其他有效身份证件），姓名与账号一致"),
+                              validators=[DataRequired(lazy_gettext("请先当面核对身份证件，并勾选此项。"))])
+    reason = TextAreaField(lazy_gettext("原因（必填，记入操作记录）"), validators=[
+        DataRequired(REASON_REQUIRED), Length(max=500, message=REASON_TOO_LONG)], render_kw={"rows": 2})
+    submit = SubmitField(lazy_gettext("重设密码并生成临时密码"))

@@ -82,6 +82,9 @@ class User(UserMixin, db.Model):
     # When the resident closed (注销) the account (app/privacy/closure.py): the row stays, anonymised, because cases,
     # events and signatures refer to it.
     closed_at: Mapped[datetime | None] = mapped_column()
+    # Set when an organisation admin gave the resident a temporary password at the counter (app/accounts/admin_ops.py):
+    # the next login burns it and asks for a new password before any other page.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     mediator_profile: Mapped[MediatorProfile | None] = relationship(back_populates="user")
@@ -197,3 +200,43 @@ class MfaRecoveryCode(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     code_hash: Mapped[str] = mapped_column(sa.String(64))
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+# What an account event's hash covers: every column it is written with except its id (as PiiReveal's HASHED).
+ACCOUNT_EVENT_HASHED = ("actor_id", "actor_role", "target_id", "organisation_id", "action", "reason",
+                        "id_checked", "sessions_ended", "ip", "created_at")
+
+
+class AccountEvent(db.Model):
+    """What an organisation admin did to an account from the web (app/accounts/admin_ops.py): stop or restart it,
+    end its sessions, reset its second factor, give a resident a temporary password. Who, to whom, why, from where.
+
+    Append-only and hash-chained in id order like the PII reveal log (app/core/audit.py): `hash` = sha256(`prev_hash`
+    || canonical JSON of ACCOUNT_EVENT_HASHED); `flask audit verify` checks it. No foreign key on target_id's
+    organisation: the row keeps saying which organisation acted even if the person later moves."""
+
+    __tablename__ = "account_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    actor_role: Mapped[str] = mapped_column(sa.String(20))  # the actor's role at the time
+    target_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(index=True)  # the actor's organisation at the time
+    action: Mapped[str] = mapped_column(sa.String(20))
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    id_checked: Mapped[bool] = mapped_column(default=False)  # an identity document was seen (assisted reset)
+    sessions_ended: Mapped[int] = mapped_column(default=0)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # unique: the chain cannot fork
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id])
+    target: Mapped[User] = relationship(foreign_keys=[target_id])
+
+    __table_args__ = (sa.CheckConstraint(
+        "action IN ('deactivate', 'activate', 'end_sessions', 'reset_mfa', 'assisted_reset')", name="action"),)
+
+    def payload(self) -> dict:
+        """The hashed content (ACCOUNT_EVENT_HASHED columns)."""
+        return {name: getattr(self, name) for name in ACCOUNT_EVENT_HASHED}

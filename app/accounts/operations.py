@@ -30,7 +30,7 @@ class SessionEnd:
     password_changed = "password"      # noqa: S105 (a reason code) the password was changed (here or on another device)
     account_closed = "closed"          # the user closed the account (app/privacy/closure.py)
     ended_elsewhere = "revoked"        # the user ended it from another device's list of logins (app/accounts/devices.py)
-    ended_by_admin = "admin"           # `flask users end-sessions` or `flask users deactivate` (app/accounts/cli.py)
+    ended_by_admin = "admin"           # `flask users end-sessions|deactivate` or an org admin (admin_ops.py)
 
 
 def hash_password(password: str) -> str:
@@ -59,9 +59,21 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def start_session(user: User, ip_address: str | None, user_agent: str | None = None) -> None:
-    """Log in with a fresh server-side session: the old cookie's contents are discarded."""
+# Keys of the signed cookie session that survive logging in (registered by the packages that own them): harmless
+# facts about this browser, such as the ids of the questions it asked at /consult.
+KEPT_AT_LOGIN: set[str] = set()
+
+
+def clear_session() -> None:
+    """Empty the cookie session before a login step, keeping KEPT_AT_LOGIN."""
+    kept = {key: session[key] for key in KEPT_AT_LOGIN if key in session}
     session.clear()
+    session.update(kept)
+
+
+def start_session(user: User, ip_address: str | None, user_agent: str | None = None) -> None:
+    """Log in with a fresh server-side session: the old cookie's contents are discarded, but for KEPT_AT_LOGIN."""
+    clear_session()
     token = secrets.token_urlsafe(32)
     db.session.add(UserSession(user_id=user.id, token_hash=UserSession.hash_token(token),
                                ip_address=ip_address, user_agent=(user_agent or "")[:200] or None))
@@ -85,6 +97,14 @@ def end_sessions(*criteria, reason: str) -> None:
         sa.update(UserSession).where(UserSession.ended_at.is_(None), *criteria)
         .values(ended_at=utcnow(), end_reason=reason)
     )
+
+
+def count_and_end_sessions(*criteria, reason: str) -> int:
+    """End the open sessions matching the criteria; how many there were (the CLI and the org admin's pages)."""
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)
+                              .where(UserSession.ended_at.is_(None), *criteria)) or 0
+    end_sessions(*criteria, reason=reason)
+    return count
 
 
 def change_password(user: User, new_password: str, ip_address: str | None, user_agent: str | None) -> None:

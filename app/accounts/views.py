@@ -6,8 +6,14 @@ import hashlib
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_url
 
-from app.accounts import devices, mfa, operations
-from app.accounts.forms import EndDevicesForm, LoginForm, PasswordChangeForm, RegisterForm
+from app.accounts import admin_ops, devices, mfa, operations
+from app.accounts.forms import (
+    ChooseNewPasswordForm,
+    EndDevicesForm,
+    LoginForm,
+    PasswordChangeForm,
+    RegisterForm,
+)
 from app.accounts.operations import SessionEnd
 from app.core.i18n import gettext
 from app.core.time import utcnow
@@ -17,6 +23,10 @@ from app.extensions import db, limiter, login_manager
 bp = Blueprint("accounts", __name__)
 # Signed-session keys of the second factor: the login waiting for its code; an account that must enrol first.
 MFA_PENDING, MFA_ENROL = "mfa_pending", "mfa_enrol_required"
+# Signed-session key: logged in with a temporary password (app/accounts/admin_ops.py), a new one comes first.
+MUST_CHANGE = "must_change_password"
+# What such a session may still open: choosing the password, leaving, the language.
+MUST_CHANGE_ALLOWED = {"accounts.choose_password", "accounts.logout", "core.set_language", "static"}
 
 
 def _login_rate_limit() -> str:
@@ -72,7 +82,7 @@ def login():
             g.password_failed = True
             form.password.errors.append(gettext("用户名或密码不正确。"))
         elif mfa.factor(user) is not None:  # the password was right; no session until the code is too
-            session.clear()
+            operations.clear_session()
             session[MFA_PENDING] = {"user_id": user.id, "username": user.username, "at": utcnow().timestamp()}
             return redirect(url_for("mfa.login_code", next=request.args.get("next")))
         else:
@@ -81,14 +91,52 @@ def login():
 
 
 def finish_login(user):
-    """Start the session; an account whose role needs a second factor it has not enrolled goes to enrol first."""
+    """Start the session; a temporary password is spent and a new one chosen first; an account whose role needs a
+    second factor it has not enrolled goes to enrol first."""
     operations.start_session(user, request.remote_addr, request.user_agent.string)
+    if user.must_change_password:
+        admin_ops.burn_temporary_password(user)
+        db.session.commit()
+        session[MUST_CHANGE] = True
+        flash(gettext("您使用的是工作人员给的临时密码，它只能用这一次。请现在设置您自己的新密码。"), "info")
+        return redirect(url_for("accounts.choose_password"))
     db.session.commit()
+    return _after_password(user)
+
+
+def _after_password(user):
+    """Where a login goes once the password step is over: enrolment of a required second factor, or the work."""
     if mfa.required(user) and mfa.factor(user) is None:
         session[MFA_ENROL] = True
         flash(gettext("您的账号需要开启两步验证后才能使用。"), "info")
         return redirect(url_for("mfa.settings"))
     return _after_login()
+
+
+@bp.before_app_request
+def new_password_before_anything_else():
+    """After a temporary password, nothing but choosing a new one (a flag set at login, no query)."""
+    if session.get(MUST_CHANGE) and request.endpoint not in MUST_CHANGE_ALLOWED:
+        return redirect(url_for("accounts.choose_password"))
+    return None
+
+
+@bp.route("/account/password/new", methods=["GET", "POST"])
+@login_required
+def choose_password():
+    """The new password after a temporary one: no current password to give (it was spent at login)."""
+    user = current_user._get_current_object()
+    if not user.must_change_password:
+        session.pop(MUST_CHANGE, None)
+        return redirect(url_for("accounts.change_password"))
+    form = ChooseNewPasswordForm()
+    if form.validate_on_submit():
+        operations.change_password(user, form.password.data, request.remote_addr, request.user_agent.string)
+        user.must_change_password = False  # change_password started a fresh session: the flag went with the old one
+        db.session.commit()
+        flash(gettext("新密码已设置，以后请用新密码登录。"), "success")
+        return _after_password(user)
+    return render_template("accounts/choose_password.html", form=form), (422 if form.errors else 200)
 
 
 @bp.route("/logout", methods=["POST"])
