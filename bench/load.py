@@ -8,9 +8,9 @@ Creates a scratch database (bench_load on the server of TEST_DATABASE_URL, dropp
 migrates it, seeds the demo county plus one resident per connection, and serves the app in production
 configuration with a random SECRET_KEY. Each connection logs in once (the login form, CSRF token) and keeps its
 session. Residents file cases through the intake form (CSRF token and the rendered idempotency_key) and upload
-evidence; writes make ~20 % of requests, the rest are reads: the own cases, case pages, the intake page, consult
-answers, notifications, and the staff's inboxes, boards, dashboards and search. A write without an
-acknowledgement (a redirect naming the case) is sent again with the same idempotency key. At the end the database
+evidence; writes make ~20 % of requests, the rest are reads: the own cases, case pages, the intake page, questions
+asked from the home page's box (a POST, then the answers' page), notifications, and the staff's inboxes, boards,
+dashboards and search. A write without an acknowledgement (a redirect naming the case) is sent again with the same idempotency key. At the end the database
 is checked: every acknowledged case and evidence file exists (else `lost`), and no marker is stored twice
 (`duplicates`). The consult limit (CONSULT_RATE_LIMIT, 30/minute per IP) is raised for the bench: every simulated
 person comes from 127.0.0.1. Prints progress, then one JSON line.
@@ -155,6 +155,7 @@ class Client:
         self.pages = list(STAFF_PAGES.get(username, []))
         self.seq = 0
         self.rng = random.Random(index)
+        self.home_token = ""          # the CSRF token of the last home page read (its question box)
 
     async def send(self, method: str, path: str, is_write: bool = False, **kw) -> tuple[int, str, str]:
         """One request (no redirects followed): (status or 0 on a broken connection, location, body)."""
@@ -252,15 +253,29 @@ class Client:
             self.load.acked.append({"kind": "evidence", "marker": marker, "key": fields.get("idempotency_key"),
                                     "case_id": case_id, "phase": phase})
 
+    async def ask(self) -> None:
+        """A question typed into the home page's box: POSTed (it records the question), then its answers' page."""
+        if not self.home_token:
+            status, _, html = await self.send("GET", "/")
+            self.home_token = form_fields(html).get("csrf_token", "") if status == 200 else ""
+        data = {"csrf_token": self.home_token, "q": self.rng.choice(QUESTIONS)}
+        status, location, _ = await self.send("POST", "/consult", is_write=True, data=data)
+        if status == 303 and location:
+            await self.send("GET", location.removeprefix(self.base))
+
     async def read(self) -> None:
         """One page a person of this role reads."""
         if self.username in STAFF:
             choices = self.pages + [f"/cases/{i}" for i in self.seen[:10]]
         else:
-            choices = ["/my/cases", "/", "/notifications", "/consult?q=" + self.rng.choice(QUESTIONS)]
+            choices = ["/my/cases", "/", "/notifications", "ask"]
             choices += [f"/cases/{i}" for i in self.cases[-3:]] + [f"/cases/{i}/intake/2" for i in self.cases[-1:]]
         path = self.rng.choice(choices)
+        if path == "ask":
+            return await self.ask()
         status, _, html = await self.send("GET", path)
+        if path == "/" and status == 200:
+            self.home_token = form_fields(html).get("csrf_token", self.home_token)
         if status in (403, 404) and path in self.pages:
             self.pages.remove(path)  # not this role's page: read something else
         elif status == 200 and self.username in STAFF and len(self.seen) < 10:

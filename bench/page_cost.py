@@ -34,7 +34,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 # Share of each page in the load's requests (from a full bench/load.py run's access log), for the weighted mean. Staff case
 # pages: ~6 % since load.py's staff follow the case links of their inboxes (2026-12-02; before, they never did).
 MIX = {"GET /cases/new": 0.155, "POST /cases/new": 0.155, "GET /cases/N/intake/2": 0.19, "GET /cases/N": 0.135,
-       "GET /cases/N/intake/4": 0.06, "POST /cases/N/intake/4": 0.06, "GET /consult": 0.04,
+       "GET /cases/N/intake/4": 0.06, "POST /cases/N/intake/4": 0.06, "POST /consult": 0.02, "GET /consult/N": 0.02,
        "GET /notifications": 0.045, "GET /my/cases": 0.043, "GET /": 0.049, "GET /dashboard/governance": 0.015,
        "GET /mediator/inbox": 0.005, "GET /org/cases": 0.005, "GET /admin/overview": 0.007, "GET staff /cases/N": 0.06,
        "GET /org/cases/search": 0.003, "GET /court/inbox": 0.003, "GET /arbitration/inbox": 0.003}
@@ -113,6 +113,8 @@ def pages(app) -> dict:
     anonymous.client = app.test_client()
     case_ids = [file_case(resident, case_form(resident, i)) for i in range(3)]
     counter = iter(range(10**6))
+    asked = [resident.post("/consult", {"csrf_token": CSRF_RE.search(resident.get("/").get_data(as_text=True)).group(1),
+                                        "q": "房东不退押金"}).headers["Location"]]
     staff = {u: Session(app, u) for u in ("mediator1", "orgadmin1", "admin", "court1", "arbitrator1")}
     seen = [int(i) for i in CASE_LINK_RE.findall(staff["mediator1"].get("/mediator/inbox").get_data(as_text=True))]
     staff_case = seen[0] if seen else case_ids[0]
@@ -129,7 +131,10 @@ def pages(app) -> dict:
         "POST /cases/N/intake/4": (lambda: evidence_form(resident, case_ids[1], next(counter)),
                                    lambda data: resident.post(f"/cases/{case_ids[1]}/intake/4", data,
                                                               content_type="multipart/form-data")),
-        "GET /consult": lambda: resident.get("/consult?q=老板拖欠工资三个月不给怎么办"),
+        "POST /consult": (lambda: {"csrf_token": CSRF_RE.search(resident.get("/").get_data(as_text=True)).group(1),
+                                   "q": "老板拖欠工资三个月不给怎么办"},
+                          lambda data: asked.append(resident.post("/consult", data).headers["Location"])),
+        "GET /consult/N": lambda: resident.get(asked[-1]),
         "GET /notifications": lambda: resident.get("/notifications"),
         "GET /my/cases": lambda: resident.get("/my/cases"),
         "GET /": lambda: resident.get("/"),

@@ -59,8 +59,8 @@ def new_case():
     if request.method == "GET" and _needs_consent():
         return consent_redirect(_here())
     form = WhatHappenedForm()
-    if request.method == "GET":
-        form.description.data = request.args.get("q", "")[:10000] or None
+    if request.method == "GET":  # on from a question asked at /consult (by id: the text never goes in a URL)
+        form.description.data = _consulted_question()
     if form.validate_on_submit():
         # The same form posted twice (a double click, a resent request) makes one draft: the others see it.
         replay = idempotency.claim(current_user.id)
@@ -102,6 +102,14 @@ def intake_step(case_id: int, step: int):
     if not isinstance(response, tuple) and response.status_code in (302, 303):
         return consent_redirect(response.location)
     return response
+
+
+def _consulted_question() -> str | None:
+    """The text of the /consult question named by ?consult=<id>, when this person asked it; else None."""
+    from app.consult.views import asked_here
+
+    query = asked_here(request.args.get("consult", type=int))
+    return query.question if query is not None else None
 
 
 def _needs_consent() -> bool:

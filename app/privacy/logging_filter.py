@@ -1,8 +1,8 @@
-"""No personal data in logs: ID numbers (18 and 15 digits), mainland mobile numbers and unified social credit codes
-are replaced in every log record, whichever logger made it (the app, werkzeug's access log, gunicorn's, SQLAlchemy,
-libraries). Installed process-wide as the log record factory by create_app(), so it holds for records of loggers
-with handlers of their own (gunicorn.access) too; gunicorn can also be given GunicornLogger (--logger-class) so that
-its handlers filter even records made before the app is loaded."""
+"""No personal data in logs: ID numbers (18 and 15 digits), mainland mobile numbers, unified social credit codes and
+the free text of `q=` in URLs are replaced in every log record, whichever logger made it (the app, werkzeug's access
+log, gunicorn's, SQLAlchemy, libraries). Installed process-wide as the log record factory by create_app(), so it
+holds for records of loggers with handlers of their own (gunicorn.access) too; gunicorn can also be given
+GunicornLogger (--logger-class) so that its handlers filter even records made before the app is loaded."""
 from __future__ import annotations
 
 import logging
@@ -22,6 +22,8 @@ PATTERNS = (
     ("[手机号]", re.compile(rf"(?<![0-9A-Za-z])(?:(?:\+|%2[bB])?86{_SEP})?1[3-9]\d{_DIGIT_GROUP}(?![0-9A-Za-z])")),
     # 15-digit resident ID (issued before 1999).
     ("[身份证号]", re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")),
+    # Free text searched for in a URL (staff case search, an old /consult?q= link): names, places, quarrels.
+    ("[已隐去]", re.compile(r"(?<=[?&]q=)[^&\s\"'#]+")),
 )
 
 

@@ -1,5 +1,5 @@
-"""The consult page through HTTP with CSRF on: anonymous asking, answers with their citations, feedback
-recorded on the question's row, and nobody else able to change it."""
+"""The consult page through HTTP with CSRF on: anonymous asking (a POST: the question never goes in a URL), answers
+with their citations, feedback recorded on the question's row, and nobody else able to see or change it."""
 from __future__ import annotations
 
 import re
@@ -22,9 +22,12 @@ def rows(app) -> list[ConsultQuery]:
 
 
 def ask(web, question=QUESTION):
-    resp = web.get(f"/consult?q={quote(question)}")
-    assert resp.status_code == 200
-    return resp.get_data(as_text=True)
+    """Ask on the consult page as a browser does: POST, then the question's own page (never ?q= in a URL)."""
+    resp = web.post("/consult", {"q": question}, page="/consult")
+    assert resp.status_code == 303 and re.fullmatch(r"/consult/\d+", resp.headers["Location"]), resp.status_code
+    page = web.get(resp.headers["Location"])
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
 
 
 def feedback_url(page: str) -> str:
@@ -39,8 +42,9 @@ def test_anonymous_question_gets_answers_with_citations_and_is_recorded(app, web
     assert "这解决了我的问题吗？" in page
     shown = page.count('class="card kb-answer"')
     assert 1 <= shown <= 3
-    assert f'href="/cases/new?q={quote(QUESTION)}"' in page          # "我还需要帮助" carries the question
     [row] = rows(app)
+    assert f'href="/cases/new?consult={row.id}"' in page               # "我还需要帮助" names the question
+    assert "q=" not in page and quote(QUESTION) not in page            # the text is in no link or form action
     assert row.question == QUESTION and row.user_id is None and row.resolved is None
     assert row.entry_ids[0] == "lw-unpaid" and len(row.entry_ids) == shown and row.category == "labour_wages"
 
@@ -114,3 +118,83 @@ def test_the_knowledge_index_is_built_once_per_process(app, web):
     with app.app_context():
         first = operations.retriever()
         assert operations.retriever() is first
+
+
+# --- asking is a POST: what a browser sends and shows ------------------------------------------------------------
+
+def test_an_empty_question_is_refused_by_the_field(app, web):
+    resp = web.post("/consult", {"q": "   "}, page="/consult")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert '<p class="error" id="q-error">请先用自己的话写下遇到的问题。</p>' in page and 'aria-invalid="true"' in page
+    assert rows(app) == []
+
+
+def test_a_too_long_question_keeps_its_text(app, web):
+    text = "邻居" * 1001                                                  # 2002 characters: one box's worth is 2000
+    resp = web.post("/consult", {"q": text}, page="/consult")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "问题最多 2000 个字，请删减一些再提问。" in page
+    assert f">{text}</textarea>" in page                                  # nothing typed is lost
+    assert rows(app) == []
+
+
+def test_a_stale_token_keeps_the_question_and_says_what_to_do(app, web):
+    web.get("/consult")
+    resp = web.client.post("/consult", data={"q": QUESTION, "csrf_token": "stale"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert f">{QUESTION}</textarea>" in page and "页面已过期（安全令牌失效），您的问题还在，请再点一次“提问”。" in page
+    assert rows(app) == []
+    again = web.post("/consult", {"q": QUESTION}, page="/consult")      # the fresh token on that page works
+    assert again.status_code == 303 and len(rows(app)) == 1
+
+
+def test_an_old_link_with_the_question_fills_the_box_and_asks_nothing(app, web):
+    page = web.get(f"/consult?q={quote(QUESTION)}").get_data(as_text=True)
+    assert f">{QUESTION}</textarea>" in page and 'method="post" action="/consult"' in page
+    assert "这解决了我的问题吗？" not in page
+    assert rows(app) == []
+
+
+def test_the_home_page_asks_by_post(app, web):
+    page = web.get("/").get_data(as_text=True)
+    assert 'method="post" action="/consult"' in page and 'name="csrf_token"' in page
+    resp = web.post("/consult", {"q": QUESTION})                          # the home page's own token
+    assert resp.status_code == 303 and len(rows(app)) == 1
+
+
+def test_a_question_asked_before_logging_in_goes_on_to_the_dispute_form(app, demo, make_web):
+    from app.extensions import db
+
+    web = make_web()
+    ask(web, "楼上卫生间漏水，泡坏了我家天花板，对方不肯赔")
+    [row] = rows(app)
+    web.login("resident1")                          # the browser's questions stay its own after logging in
+    resp = web.get(f"/cases/new?consult={row.id}")
+    assert resp.status_code == 200, resp.status_code
+    assert "楼上卫生间漏水，泡坏了我家天花板，对方不肯赔</textarea>" in resp.get_data(as_text=True)
+    other = make_web()
+    other.login("resident2")                        # someone else's question id fills nothing
+    page = other.get(f"/cases/new?consult={row.id}").get_data(as_text=True)
+    assert "泡坏了我家天花板" not in page
+    with app.app_context():
+        assert db.session.get(ConsultQuery, row.id).user_id is None  # logging in claimed nothing
+
+
+def test_the_categories_file_is_parsed_once_until_it_changes(app, tmp_path):
+    import os
+    import shutil
+    from pathlib import Path
+
+    from app.consult import operations
+
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(app.config["RULES_DIR"]), rules)
+    first = operations.routing_category_ids(rules)
+    assert operations.routing_category_ids(rules) is first                  # an answers page no longer re-reads it
+    text = (rules / "categories.yaml").read_text(encoding="utf-8")
+    (rules / "categories.yaml").write_text(text + "\n", encoding="utf-8")
+    os.utime(rules / "categories.yaml", ns=(1, 1))                           # a different modification time
+    again = operations.routing_category_ids(rules)
+    assert again == first and again is not first

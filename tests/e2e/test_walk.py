@@ -168,7 +168,11 @@ def test_payloads_typed_into_the_forms_stay_text_and_open_no_dialog(browser, liv
 
 def test_a_new_resident_ticks_the_consent_page_before_filing(page, login, live_server, demo, browser_problems):
     login("resident3")
-    page.goto("/cases/new?q=楼上漏水")
+    page.goto("/consult")
+    page.fill("#q", "楼上漏水")
+    _submit(page, page.get_by_role("button", name="提问"))
+    assert re.search(r"/consult/\d+$", page.url) and "q=" not in page.url
+    _submit(page, page.get_by_role("link", name="我还需要帮助：提交纠纷"))
     assert "/privacy/consent" in page.url
     assert "个人信息处理规则（第 1 版）" in page.inner_text("h1")
     boxes = page.locator("input[name=purpose]")

@@ -26,6 +26,13 @@ class Follow:
 
 
 @dataclass(frozen=True)
+class Ask:
+    """A question typed into /consult and sent (a POST): the question's own page, /consult/<id>."""
+
+    question: str
+
+
+@dataclass(frozen=True)
 class Below:
     """A page of the case on screen: /cases/<id> plus `suffix` (e.g. /arbitration)."""
 
@@ -33,15 +40,15 @@ class Below:
 
 
 # role -> demo user (None: a visitor) and the journey: (screenshot name, path or link to follow).
-JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below]]]] = {
+JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below | Ask]]]] = {
     "anonymous": (None, [
-        ("home", "/"), ("consult", "/consult?q=楼上漏水"), ("login", "/login"), ("forgot-password", "/password/forgot"), ("register", "/register"),
+        ("home", "/"), ("consult", "/consult"), ("consult-answers", Ask("楼上漏水")), ("login", "/login"), ("forgot-password", "/password/forgot"), ("register", "/register"),
         ("verify", "/verify"),
     ]),
     "resident": ("resident1", [
         ("my-cases", "/my/cases"), ("case", Follow(r"^/cases/\d+$", SIGNED_AGREEMENT_CASE)),
         ("agreement", Below("/agreement")), ("assessment", Below("/assessment")),
-        ("intake-1", "/cases/new"), ("consult", "/consult?q=工资拖欠"), ("notifications", "/notifications"),
+        ("intake-1", "/cases/new"), ("consult", Ask("工资拖欠")), ("notifications", "/notifications"),
         ("account", "/account"), ("devices", "/account/sessions"), ("mfa", "/account/mfa"),
         ("password", "/account/password"), ("privacy", "/account/privacy"),
         ("close-account-blocked", "/account/close"),  # disputes in progress: listed, no form
@@ -71,10 +78,19 @@ JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below]]]] =
 }
 
 
-def resolve(page, target: str | Follow | Below) -> str:
-    """The path to visit: `target` itself, a page of the case on screen, or the first link on `page` that matches."""
+def resolve(page, target: str | Follow | Below | Ask) -> str:
+    """The path to visit: `target` itself, a page of the case on screen, the page a question asked at /consult led
+    to, or the first link on `page` that matches."""
     if isinstance(target, str):
         return target
+    if isinstance(target, Ask):
+        page.goto("/consult")
+        page.fill("#q", target.question)
+        with page.expect_navigation():
+            page.get_by_role("button", name="提问").click()
+        path = urlsplit(page.url).path
+        assert re.fullmatch(r"/consult/\d+", path), page.url
+        return path
     if isinstance(target, Below):
         case = re.match(r"^/cases/\d+", urlsplit(page.url).path)
         assert case, f"{page.url} is not a case's page"

@@ -84,13 +84,15 @@ def test_the_page_in_english(app, demo, make_web):
 def test_filing_is_blocked_until_consent_and_the_draft_is_kept(app, demo, make_web):
     web = make_web()
     web.login("resident3")
-    resp = web.get("/cases/new?q=楼上漏水")
+    asked = web.post("/consult", {"q": "楼上漏水"}, page="/consult").headers["Location"]
+    on = f"/cases/new?consult={asked.rsplit('/', 1)[1]}"  # the question's "我还需要帮助：提交纠纷" link
+    resp = web.get(on)
     assert resp.status_code == 302 and "/privacy/consent?next=" in resp.headers["Location"]
     page = web.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "提交纠纷前，请先阅读并同意" in page and 'name="next" value="/cases/new?q=' in page
-    back = agree(web, "/cases/new?q=%E6%A5%BC%E4%B8%8A%E6%BC%8F%E6%B0%B4")
-    assert back.status_code == 302 and back.headers["Location"].startswith("/cases/new?q=")
-    assert "楼上漏水" in web.get(back.headers["Location"]).get_data(as_text=True)  # what was typed at /consult
+    assert "提交纠纷前，请先阅读并同意" in page and f'name="next" value="{on}"' in page
+    back = agree(web, on)
+    assert back.status_code == 302 and back.headers["Location"] == on
+    assert "楼上漏水</textarea>" in web.get(on).get_data(as_text=True)  # what was typed at /consult
     draft = web.post("/cases/new", {"title": "楼上漏水", "description": "楼上卫生间漏水，泡坏了我家天花板。"},
                      page="/cases/new")
     case_id = int(re.search(r"/cases/(\d+)/intake/2$", draft.headers["Location"]).group(1))

@@ -133,8 +133,17 @@ def test_a_werkzeug_access_log_line_is_redacted(app, all_logs):
         server.shutdown()
         server.server_close()
     access = [line for line in handler.lines if line.startswith("werkzeug") and "GET /consult?q=" in line]
-    assert access and "q=[身份证号]&tel=[手机号]" in access[0]
+    assert access and "q=[已隐去]&tel=[手机号]" in access[0]
     assert [line for line in handler.lines if leaks(line)] == []
+
+
+def test_free_text_searched_for_in_a_url_is_not_logged():
+    from app.privacy.logging_filter import redact
+
+    line = '127.0.0.1 - - "GET /org/cases/search?q=%E5%BC%A0%E4%B8%89+%E6%BC%8F%E6%B0%B4&page=2 HTTP/1.1" 200'
+    assert redact(line) == '127.0.0.1 - - "GET /org/cases/search?q=[已隐去]&page=2 HTTP/1.1" 200'
+    assert redact("GET /consult?lang=en&q=张三家的狗咬人 HTTP/1.1") == "GET /consult?lang=en&q=[已隐去] HTTP/1.1"
+    assert redact("GET /cases/new?consult=12 HTTP/1.1") == "GET /cases/new?consult=12 HTTP/1.1"
 
 
 def _free_port() -> int:
