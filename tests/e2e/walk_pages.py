@@ -62,7 +62,7 @@ JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below | Ask
     "org-admin": ("orgadmin1", [
         ("org-board", "/org/cases"), ("assign", Follow(r"^/org/cases/\d+/assign$")),
         ("governance", "/dashboard/governance"), ("search", "/org/cases/search?q=噪音"),
-        ("reveal-log", "/org/audit/reveals"),
+        ("reveal-log", "/org/audit/reveals"), ("staff", "/org/staff"), ("assisted-reset", "/org/assisted-reset"),
     ]),
     "arbitrator": ("arbitrator1", [
         ("inbox", "/arbitration/inbox"), ("case", Follow(r"^/cases/\d+$")),
