@@ -172,12 +172,14 @@ def verify_chain() -> tuple[int, str | None]:
     columns = [AccountEvent.id, *(getattr(AccountEvent, n) for n in ACCOUNT_EVENT_HASHED),
                AccountEvent.prev_hash, AccountEvent.hash]
     checked, prev_hash = 0, GENESIS
-    for row in db.session.execute(sa.select(*columns).order_by(AccountEvent.id).execution_options(yield_per=5000)):
-        if row.prev_hash != prev_hash:
-            return checked, f"account event id {row.id}: prev_hash does not match the event before it"
-        if chain_hash(row.prev_hash, {n: getattr(row, n) for n in ACCOUNT_EVENT_HASHED}) != row.hash:
-            return checked, f"account event id {row.id}: content does not match its hash (altered)"
-        prev_hash, checked = row.hash, checked + 1
+    rows = db.session.execute(sa.select(*columns).order_by(AccountEvent.id).execution_options(yield_per=5000))
+    with rows:  # a server-side cursor on PostgreSQL: closed even when a broken link ends the loop early
+        for row in rows:
+            if row.prev_hash != prev_hash:
+                return checked, f"account event id {row.id}: prev_hash does not match the event before it"
+            if chain_hash(row.prev_hash, {n: getattr(row, n) for n in ACCOUNT_EVENT_HASHED}) != row.hash:
+                return checked, f"account event id {row.id}: content does not match its hash (altered)"
+            prev_hash, checked = row.hash, checked + 1
     return checked, None
 
 
