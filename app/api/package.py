@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app, g
 
 from app.accounts.models import Organisation
-from app.cases.models import GENESIS_HASH, Case, CaseEvent
+from app.cases.models import GENESIS_HASH, Case, CaseEvent, reason_problem
 from app.core.storage import storage
 from app.escalation.models import Award, CourtFiling
 from app.extensions import db
@@ -136,7 +136,7 @@ def verify_case_chain(case: Case) -> dict:
                    f"{where}: prev_hash does not match the previous event's hash"
                    if event.prev_hash != prev else
                    f"{where}: content does not match its hash (altered)" if event.compute_hash() != event.hash
-                   else None)
+                   else (f"{where}: {reason_problem(event)}" if reason_problem(event) else None))
         if problem:
             return {"valid": False, "events_checked": checked, "problem": problem}
         prev, expected, checked = event.hash, expected + 1, checked + 1

@@ -1,16 +1,17 @@
 """Portable case bundles: one case as a self-checking zip (`flask cases export-bundle` / `import-bundle`).
 
-Format "jiefen-case-bundle", version 1. A zip holding:
+Format "jiefen-case-bundle", version 2 (version 1 is still read). A zip holding:
 
 - ``manifest.json`` (UTF-8 JSON)::
 
-    {"format": "jiefen-case-bundle", "version": 1, "exported_at": "2026-11-30T21:00:00.000000",
+    {"format": "jiefen-case-bundle", "version": 2, "exported_at": "2026-11-30T21:00:00.000000",
      "case": {every Case column as JSON (enums as their code, dates ISO 8601, money as a decimal string),
               the case id as "source_id", foreign keys as "<col>_source_id" plus readable names:
               "filed_by" / "mediator" (usernames), "organisation" / "arbitration_body" / "court" (names)},
      "parties": [{"role", "kind", "name", "phone", "id_number", "region_code", "address", "email",
                   "username" (the linked user, or null)}],
      "events": [{"seq", "action", "from_stage", "from_status", "to_stage", "to_status", "reason",
+                 "reason_salt", "reason_digest" (version 2; null for events without them),
                  "actor": {"username", "role", "source_id"} or null, "at", "prev_hash", "hash"}],
      "evidence": [{"path": "evidence/<n>-<safe name>", "sha256", "size", "content_type", "original_name",
                    "description", "uploaded_by" (username), "uploaded_at"}],
@@ -21,7 +22,8 @@ Format "jiefen-case-bundle", version 1. A zip holding:
 - the evidence files and PDFs under the paths named above.
 
 The event chain is exported exactly as stored: ``hash = sha256(prev_hash || canonical(payload))`` with
-the payload of ``CaseEvent.payload()`` (app/core/audit.py), which includes the case id and the actor's id;
+the payload of ``CaseEvent.payload()`` (app/cases/models.py: the reason's salted digest in place of its text
+when the event has one, so a purged reason still verifies), which includes the case id and the actor's id;
 hence ``case.source_id`` and ``actor.source_id``, so that an importer can recompute every link. Times are
 naive UTC at microsecond precision, as the chain hashes them.
 
@@ -49,6 +51,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,6 +68,8 @@ from app.cases.models import (
     PartyKind,
     PartyRole,
     Stage,
+    event_payload,
+    reason_problem,
 )
 from app.cases.operations import append_event
 from app.core.audit import chain_hash
@@ -73,7 +78,8 @@ from app.core.time import utcnow
 from app.extensions import db
 
 FORMAT = "jiefen-case-bundle"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # version 1: events without reason_salt / reason_digest (their reasons are in the payload)
 MANIFEST = "manifest.json"
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_MEMBERS = 2000
@@ -147,7 +153,8 @@ def _event_json(event: CaseEvent) -> dict:
                  "source_id": event.actor_id}
     return {"seq": event.seq, "action": event.action, "from_stage": event.from_stage,
             "from_status": event.from_status, "to_stage": event.to_stage, "to_status": event.to_status,
-            "reason": event.reason, "actor": actor, "at": _json_value(event.created_at),
+            "reason": event.reason, "reason_salt": event.reason_salt, "reason_digest": event.reason_digest,
+            "actor": actor, "at": _json_value(event.created_at),
             "prev_hash": event.prev_hash, "hash": event.hash}
 
 
@@ -283,10 +290,10 @@ def read_bundle(data: bytes) -> CheckedBundle:
         raise BundleError("manifest.json 无法解析", f"manifest.json is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError("不是解纷案件包", f"not a {FORMAT} (format field)")
-    if manifest.get("version") != VERSION:
+    if manifest.get("version") not in READS:
         raise BundleError(f"不支持的版本：{manifest.get('version')}",
                           f"unsupported bundle version {manifest.get('version')!r} "
-                          f"(this platform reads {VERSION})")
+                          f"(this platform reads {', '.join(map(str, READS))})")
     listed = manifest.get("files")
     if not isinstance(listed, dict):
         raise BundleError("manifest.json 缺少文件清单", "manifest.json has no files list")
@@ -324,12 +331,12 @@ def _check_chain(manifest: dict) -> None:
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"{where_zh}：时间无效", f"{where_en}: invalid time") from exc
         actor = event.get("actor")
-        actor_id = actor.get("source_id") if actor else None
-        payload = {"case_id": case_id, "seq": event["seq"], "actor_id": actor_id,
-                   "action": event.get("action"), "from_stage": event.get("from_stage"),
-                   "from_status": event.get("from_status"), "to_stage": event.get("to_stage"),
-                   "to_status": event.get("to_status"), "reason": event.get("reason"), "created_at": at}
-        if chain_hash(prev, payload) != event.get("hash"):
+        row = SimpleNamespace(
+            case_id=case_id, seq=event["seq"], actor_id=actor.get("source_id") if actor else None,
+            action=event.get("action"), from_stage=event.get("from_stage"), from_status=event.get("from_status"),
+            to_stage=event.get("to_stage"), to_status=event.get("to_status"), reason=event.get("reason"),
+            reason_salt=event.get("reason_salt"), reason_digest=event.get("reason_digest"), created_at=at)
+        if chain_hash(prev, event_payload(row)) != event.get("hash") or reason_problem(row):
             raise BundleError(f"{where_zh}：内容与哈希不符（已被篡改）",
                               f"{where_en}: content does not match its hash (altered)")
         prev = event["hash"]
@@ -393,6 +400,7 @@ def import_bundle(data: bytes, store: FileStorage) -> Case:
         event = CaseEvent(case_id=case.id, seq=e["seq"], actor_id=actor_id, action=e["action"],
                           from_stage=e.get("from_stage"), from_status=e.get("from_status"),
                           to_stage=e["to_stage"], to_status=e["to_status"], reason=e.get("reason"),
+                          reason_salt=e.get("reason_salt"), reason_digest=e.get("reason_digest"),
                           created_at=datetime.fromisoformat(e["at"]), prev_hash=prev, hash="")
         event.hash = event.compute_hash()
         prev = event.hash

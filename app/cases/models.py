@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Organisation, Role, User
-from app.core.audit import GENESIS, chain_hash
+from app.core.audit import GENESIS, chain_hash, commit_text, text_digest
 from app.core.crypto import EncryptedString, blind_index_or_none
 from app.core.enums import LabelledEnum, enum_column
 from app.core.masking import mask_id_number, mask_phone
@@ -308,6 +308,11 @@ class CaseEvent(db.Model):
     to_stage: Mapped[str] = mapped_column(sa.String(32))
     to_status: Mapped[str] = mapped_column(sa.String(32))
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The chain covers sha256(salt, reason) rather than the reason (app.core.audit.commit_text), so the retention
+    # purge can clear reason and salt while the chain still verifies. NULL digest: an event without a reason, or
+    # one recorded before the digest existed (its reason is in the payload itself and stays).
+    reason_salt: Mapped[str | None] = mapped_column(sa.String(32))
+    reason_digest: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
@@ -317,13 +322,19 @@ class CaseEvent(db.Model):
 
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
 
+    def set_reason(self, reason: str | None) -> None:
+        """The reason and the salted digest that the chain covers in its place."""
+        self.reason = reason or None
+        self.reason_salt, self.reason_digest = commit_text(reason) if reason else (None, None)
+
+    @property
+    def reason_purged(self) -> bool:
+        """The reason was cleared by the retention purge (its digest stays in the chain)."""
+        return self.reason is None and self.reason_digest is not None
+
     def payload(self) -> dict:
         """The canonical content that the hash covers."""
-        return {
-            "case_id": self.case_id, "seq": self.seq, "actor_id": self.actor_id, "action": self.action,
-            "from_stage": self.from_stage, "from_status": self.from_status, "to_stage": self.to_stage,
-            "to_status": self.to_status, "reason": self.reason, "created_at": self.created_at,
-        }
+        return event_payload(self)
 
     def compute_hash(self) -> str:
         return chain_hash(self.prev_hash, self.payload())
@@ -344,6 +355,29 @@ class CaseEvent(db.Model):
 
 
 GENESIS_HASH = GENESIS
+
+
+def event_payload(row) -> dict:
+    """What a case event's hash covers, from anything with CaseEvent's attributes (an event, a plain row)."""
+    payload = {
+        "case_id": row.case_id, "seq": row.seq, "actor_id": row.actor_id, "action": row.action,
+        "from_stage": row.from_stage, "from_status": row.from_status, "to_stage": row.to_stage,
+        "to_status": row.to_status, "created_at": row.created_at,
+    }
+    if row.reason_digest is None:
+        payload["reason"] = row.reason          # no reason, or an event from before the digest: the text itself
+    else:
+        payload["reason_digest"] = row.reason_digest
+    return payload
+
+
+def reason_problem(row) -> str | None:
+    """Why a stored reason does not match the digest its chain covers, or None when it does (or was purged)."""
+    if row.reason_digest is None or (row.reason is None and row.reason_salt is None):
+        return None
+    if row.reason is None or row.reason_salt is None or text_digest(row.reason_salt, row.reason) != row.reason_digest:
+        return "reason does not match its digest (altered)"
+    return None
 
 
 class EvidenceFile(db.Model):

@@ -9,7 +9,18 @@ import sqlalchemy as sa
 
 from app.accounts.models import Organisation, OrgType, Role, User
 from app.cases import assignment, funnel
-from app.cases.models import GENESIS_HASH, Case, CaseEvent, CaseParty, CaseStatus, PartyKind, PartyRole, Stage
+from app.cases.models import (
+    GENESIS_HASH,
+    Case,
+    CaseEvent,
+    CaseParty,
+    CaseStatus,
+    PartyKind,
+    PartyRole,
+    Stage,
+    event_payload,
+    reason_problem,
+)
 from app.cases.rules import Rules
 from app.cases.signals import case_transitioned
 from app.core.errors import CONFLICT_MESSAGE, DomainError, EditConflict, TransitionRefused
@@ -61,9 +72,9 @@ def append_event(case: Case, actor: User | None, action: str, from_state: tuple 
         case_id=case.id, seq=seq, actor_id=actor.id if actor else None, action=action,
         from_stage=from_state[0].value if from_state else None,
         from_status=from_state[1].value if from_state else None,
-        to_stage=case.stage.value, to_status=case.status.value, reason=reason or None,
-        created_at=utcnow(), prev_hash=prev, hash="",
+        to_stage=case.stage.value, to_status=case.status.value, created_at=utcnow(), prev_hash=prev, hash="",
     )
+    event.set_reason(reason)
     event.hash = event.compute_hash()
     db.session.add(event)
     if not first:
@@ -254,9 +265,8 @@ def _record_routing(case: Case, t: funnel.Transition, actor: User | None, reason
 # --- audit -------------------------------------------------------------------------------
 _CHAIN_COLUMNS = (CaseEvent.id, CaseEvent.case_id, CaseEvent.seq, CaseEvent.actor_id, CaseEvent.action,
                   CaseEvent.from_stage, CaseEvent.from_status, CaseEvent.to_stage, CaseEvent.to_status,
-                  CaseEvent.reason, CaseEvent.created_at, CaseEvent.prev_hash, CaseEvent.hash)
-_PAYLOAD_KEYS = ("case_id", "seq", "actor_id", "action", "from_stage", "from_status", "to_stage", "to_status",
-                 "reason", "created_at")
+                  CaseEvent.reason, CaseEvent.reason_salt, CaseEvent.reason_digest, CaseEvent.created_at,
+                  CaseEvent.prev_hash, CaseEvent.hash)
 
 
 def verify_chain(batch: int = 5000) -> tuple[int, str | None]:
@@ -283,8 +293,10 @@ def _verify_rows(rows) -> tuple[int, str | None]:
             return checked, f"{where}: expected seq {expected_seq} (an event is missing)"
         if row.prev_hash != prev_hash:
             return checked, f"{where}: prev_hash does not match the previous event's hash"
-        if chain_hash(row.prev_hash, {key: getattr(row, key) for key in _PAYLOAD_KEYS}) != row.hash:
+        if chain_hash(row.prev_hash, event_payload(row)) != row.hash:
             return checked, f"{where}: content does not match its hash (altered)"
+        if problem := reason_problem(row):
+            return checked, f"{where}: {problem}"
         prev_hash, expected_seq = row.hash, expected_seq + 1
         checked += 1
     return checked, None

@@ -1,5 +1,6 @@
 """The retention job: personal data of cases that ended more than N days ago is removed, the case skeleton stays
-for statistics, and a `personal_data_purged` event extends the hash chain (old events are never edited).
+for statistics, and a `personal_data_purged` event extends the hash chain. Of the old events only the reasons
+change: cleared with their salts where the chain covers their digest, so every link still verifies.
 Never commits: the CLI commits each batch."""
 from __future__ import annotations
 
@@ -102,8 +103,20 @@ def count_case(case_id: int) -> dict:
         n = db.session.scalar(sa.select(sa.func.count()).select_from(table).where(where))
         if n:
             counts[rule.table] = n
+    reasons = db.session.scalar(sa.select(sa.func.count()).where(*_purgeable_reasons(case_id)))
+    if reasons:
+        counts["case_event_reasons"] = reasons
     counts["files"] = len(_files_of(case_id))
     return counts
+
+
+def _purgeable_reasons(case_id: int) -> tuple:
+    """The case's event reasons that the chain covers by digest only (app/cases/models.py): clearing them, and
+    their salts, leaves the chain verifying. Reasons recorded before the digest existed are in the chain itself."""
+    from app.cases.models import CaseEvent
+
+    return (CaseEvent.case_id == case_id, CaseEvent.reason_digest.is_not(None),
+            sa.or_(CaseEvent.reason.is_not(None), CaseEvent.reason_salt.is_not(None)))
 
 
 def purge_case(case_id: int, days: int, files: FileStorage) -> dict:
@@ -122,6 +135,11 @@ def purge_case(case_id: int, days: int, files: FileStorage) -> dict:
     case.desired_outcome = None
     db.session.flush()
     _clear_columns(case_id, counts)
+    if counts.get("case_event_reasons"):
+        from app.cases.models import CaseEvent
+
+        db.session.execute(sa.update(CaseEvent).where(*_purgeable_reasons(case_id))
+                           .values(reason=None, reason_salt=None), execution_options={"synchronize_session": "fetch"})
     now = utcnow()
     for kind, row_id, sha256, key in _files_of(case_id):
         db.session.add(PurgedFile(case_id=case_id, kind=kind, row_id=row_id, sha256=sha256, purged_at=now))

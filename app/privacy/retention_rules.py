@@ -4,8 +4,9 @@ Kept for statistics: the case skeleton (category, region codes, amount, dates, s
 mediator, court and case number), the hash-chained history, counts, and the SHA-256 of every removed file.
 Removed: every name, phone, ID number, address and e-mail of the parties; every free text typed by residents or
 about them (what happened, claims, messages, statements, evidence descriptions, reasons, signatures); the files
-(evidence and issued PDFs). Event `reason` texts stay: the hash chain covers them (residents' reasons are short
-and typed for the record, e.g. a withdrawal); see README's production section.
+(evidence and issued PDFs), and the reasons of the case's history events with their salts: the hash chain covers
+a salted digest of each reason, not its text (app/cases/models.py). Reasons of events recorded before that digest
+existed (migration d6f8b0c2e4a7) are in the chain itself and stay.
 """
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def test_export_then_import_recreates_the_case(app, bundle_path, runner):
     path, source_id = bundle_path
     with zipfile.ZipFile(path) as zf:
         manifest = json.loads(zf.read("manifest.json"))
-        assert manifest["format"] == "jiefen-case-bundle" and manifest["version"] == 1
+        assert manifest["format"] == "jiefen-case-bundle" and manifest["version"] == 2
         assert manifest["case"]["source_id"] == source_id
         assert set(manifest["files"]) == set(zf.namelist()) - {"manifest.json"}
         [ev] = manifest["evidence"]
@@ -156,7 +156,7 @@ def test_an_unlisted_file_is_refused(app, bundle_path, runner, tmp_path):
 def test_a_bundle_of_another_format_or_version_is_refused(app, ctx):
     from app.cases.bundle import BundleError, read_bundle
 
-    for manifest in ({"format": "other"}, {"format": "jiefen-case-bundle", "version": 2, "files": {}}):
+    for manifest in ({"format": "other"}, {"format": "jiefen-case-bundle", "version": 3, "files": {}}):
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr("manifest.json", json.dumps(manifest))
@@ -200,4 +200,39 @@ def test_every_demo_case_round_trips(app, demo):
         db.session.commit()
         checked, broken = verify_chain()
         assert broken is None and checked > 0
+        db.session.remove()
+
+
+def test_a_version_1_bundle_still_imports_and_verifies(app, bundle_path, runner, tmp_path):
+    """Version 1 had no reason digests: its events' reasons are in the chain itself."""
+    from app.cases.operations import verify_chain
+    from app.core.audit import GENESIS, chain_hash
+    from app.extensions import db
+
+    path, source_id = bundle_path
+
+    def as_version_1(name, data):
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        manifest["version"], prev = 1, GENESIS
+        for event in manifest["events"]:
+            event.pop("reason_salt"), event.pop("reason_digest")
+            actor = event["actor"]
+            payload = {"case_id": source_id, "seq": event["seq"], "actor_id": actor["source_id"] if actor else None,
+                       "action": event["action"], "from_stage": event["from_stage"],
+                       "from_status": event["from_status"], "to_stage": event["to_stage"],
+                       "to_status": event["to_status"], "reason": event["reason"], "created_at": event["at"]}
+            event["prev_hash"], event["hash"] = prev, chain_hash(prev, payload)
+            prev = event["hash"]
+        return json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+
+    old = rewrite(path, tmp_path / "v1.zip", as_version_1)
+    with zipfile.ZipFile(old) as zf:
+        reasons = [e["reason"] for e in json.loads(zf.read("manifest.json"))["events"] if e["reason"]]
+    assert reasons                                                   # the check below covers a reason
+    result = runner.invoke(args=["cases", "import-bundle", str(old)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert verify_chain()[1] is None
         db.session.remove()

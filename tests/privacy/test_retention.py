@@ -235,3 +235,54 @@ def test_resident_accounts_unused_for_the_retention_period_are_closed(app, demo)
                                                                     User.closed_at.is_(None))).all()
         assert sorted(still) == ["resident1", "resident2"]
     assert "0 resident account(s) unused for 1095 days closed; 1 kept" in _purge(app)  # idempotent
+
+
+def test_history_reasons_go_with_the_purge_and_the_chain_still_verifies(app, old_case, make_web):
+    """The chain covers a salted digest of each reason, so the purge clears reasons and salts and every link still
+    verifies; an event from before the digest existed keeps its reason (it is in the chain itself)."""
+    from app.accounts.models import User
+    from app.cases.models import GENESIS_HASH
+
+    case_id, _ = old_case
+    with app.app_context():
+        last = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case_id)
+                                  .order_by(CaseEvent.seq.desc()).limit(1)).one()
+        legacy = CaseEvent(case_id=case_id, seq=last.seq + 1, actor_id=None, action="close",
+                           from_stage=last.to_stage, from_status=last.to_status, to_stage=last.to_stage,
+                           to_status=last.to_status, reason="旧版记录：王秀英电话告知已履行", created_at=utcnow(),
+                           prev_hash=last.hash or GENESIS_HASH, hash="")
+        legacy.hash = legacy.compute_hash()  # no digest: the text is in the payload, as before d6f8b0c2e4a7
+        db.session.add(legacy)
+        db.session.commit()
+        legacy_seq = legacy.seq
+        reasoned = db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent).where(
+            CaseEvent.case_id == case_id, CaseEvent.reason_digest.is_not(None)))
+        assert reasoned >= 1 and verify_chain()[1] is None
+        mediator = db.session.get(User, db.session.get(Case, case_id).mediator_id).username
+    assert f"case_event_reasons {reasoned}" in _purge(app, "--dry-run", "--days", "365")
+    _purge(app, "--days", "365")
+    with app.app_context():
+        events = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case_id)
+                                    .order_by(CaseEvent.seq)).all()
+        purged = [e for e in events[:-1] if e.reason_digest is not None]
+        assert len(purged) == reasoned and all(e.reason is None and e.reason_salt is None for e in purged)
+        assert [e.reason for e in events if e.seq == legacy_seq] == ["旧版记录：王秀英电话告知已履行"]
+        assert events[-1].action == "personal_data_purged" and "365" in events[-1].reason
+        checked, broken = verify_chain()
+        assert broken is None and checked > 10
+    web = make_web()
+    web.login(mediator)
+    page = web.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "（理由已按保存期限清除）" in page and "旧版记录：王秀英电话告知已履行" in page
+
+
+def test_an_edited_reason_no_longer_verifies(app, demo):
+    with app.app_context():
+        event = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.reason_digest.is_not(None))
+                                   .order_by(CaseEvent.id).limit(1)).one()
+        db.session.execute(sa.update(CaseEvent).where(CaseEvent.id == event.id).values(reason="改过的理由")
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        checked, broken = verify_chain()
+        assert broken is not None and f"event seq {event.seq} (id {event.id})" in broken
+        assert "reason does not match its digest (altered)" in broken
