@@ -52,6 +52,7 @@ def create_app(config: Any = None) -> Flask:
         ProdConfig.check(app.config)
 
     _init_extensions(app)
+    _trust_reverse_proxies(app)
     _register_blueprints(app)
     _register_cli(app)
     from app.core.errors import register_error_handlers
@@ -114,6 +115,22 @@ def _init_extensions(app: Flask) -> None:
     app.extensions["socketio_server"] = socketio.server  # this app's own (the next create_app() replaces the global)
     if app.config.get("REDIS_URL"):
         _fresh_host_id_after_fork()
+
+
+def _trust_reverse_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from X-Forwarded-For and
+    X-Forwarded-Proto (the last N entries only: what a client wrote before the first proxy is never believed).
+
+    Wraps the outermost WSGI layer (after Flask-SocketIO's middleware), so every entry point built by create_app
+    (app/wsgi.py under gunicorn, `flask run`, the tests) and every consumer of request.remote_addr (Flask-Limiter's
+    per-IP keys, the IPs stored with sessions, consents, signatures and reveals) sees the real client."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies < 0:
+        raise RuntimeError("TRUSTED_PROXIES must not be negative.")
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
 def _fresh_host_id_after_fork() -> None:

@@ -36,6 +36,26 @@ def load_or_create_secret_key(instance_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def env_int(name: str, default: int) -> int:
+    """A non-negative integer from the environment (default when unset or empty)."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < 0:
+        raise RuntimeError(f"{name} must not be negative, not {raw!r}.")
+    return value
+
+
+# The staff roles (app/accounts/models.py Role): they see other people's disputes and personal data, so production
+# makes them use a second factor unless MFA_REQUIRED_ROLES says otherwise. Residents and grid workers (who see only
+# the disputes they filed or are party to) are not listed.
+STAFF_MFA_ROLES = "mediator,org_admin,admin,court_clerk,arbitrator"
+
+
 class Config:
     """Development defaults: embedded SQLite under instance/, everything in-process."""
 
@@ -55,6 +75,10 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # Links in SMS and e-mail must be absolute: the address residents reach the platform at.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # How many reverse proxies stand in front of the app, each setting X-Forwarded-For and X-Forwarded-Proto
+    # (create_app wraps the app in werkzeug's ProxyFix with it). 0: the headers are ignored and request.remote_addr
+    # is the peer's address, which is right when nothing proxies (development, tests) and can never be spoofed.
+    TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
     # WebRTC: STUN/TURN servers for the room's audio and video, as JSON, e.g.
     # [{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}]. Empty: host candidates only (LAN).
     # The Redis pub/sub channel through which the gunicorn workers share the room's broadcasts.
@@ -90,7 +114,7 @@ class Config:
     # Failed password checks per account (login and password change), whatever the IP: the next is refused (429).
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5/minute")
     # Roles that must use a second factor (app/accounts/mfa.py), comma-separated: empty here (the demo logs in with
-    # a password alone); a production deployment sets e.g. "mediator,org_admin,admin,court_clerk,arbitrator".
+    # a password alone); ProdConfig defaults to the staff roles (STAFF_MFA_ROLES).
     MFA_REQUIRED_ROLES = os.environ.get("MFA_REQUIRED_ROLES", "")
     # Password reset codes by SMS (app/accounts/recovery.py): per account asked for, and per IP, whatever the answer.
     RESET_ACCOUNT_RATE_LIMIT = os.environ.get("RESET_ACCOUNT_RATE_LIMIT", "3/hour")
@@ -137,12 +161,24 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     CONSULT_RATE_LIMIT = "100000/minute"
     RESET_IP_RATE_LIMIT = "100000/hour"  # every test comes from 127.0.0.1; the per-account limit stays
+    TRUSTED_PROXIES = 0                  # whatever the environment says: tests that need a proxy make their own app
 
 
 class ProdConfig(Config):
     """Production: refuses to start with DEBUG on or without a real SECRET_KEY."""
 
     ENV_NAME = "production"
+    # gunicorn binds 127.0.0.1 by default (gunicorn.conf.py): whatever reaches it came through the one reverse proxy
+    # on the same machine (nginx, README), so its X-Forwarded-For and X-Forwarded-Proto are trusted by default.
+    TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 1)
+    # Staff use a second factor unless the environment lists the roles itself ("" is a deliberate opt-out: check()
+    # logs a warning about it).
+    MFA_REQUIRED_ROLES = os.environ.get("MFA_REQUIRED_ROLES", STAFF_MFA_ROLES)
+    # The __Host- prefix: browsers accept the cookie only if Secure, with Path=/ and no Domain, so neither a sibling
+    # subdomain nor a plain-HTTP page can plant or overwrite it (session fixation).
+    SESSION_COOKIE_NAME = "__Host-jiefen_session"
+    SESSION_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = None
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     # Production is served over HTTPS only (behind a TLS proxy): browsers must never try plain HTTP again.
@@ -161,6 +197,34 @@ class ProdConfig(Config):
                 "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
             )
         check_data_keys(app_config)
+        check_host_cookie(app_config)
+        warn_about_weak_choices(app_config)
+
+
+def check_host_cookie(app_config: dict) -> None:
+    """A __Host- cookie that breaks its prefix's rules is silently dropped by browsers: nobody could log in."""
+    name = app_config.get("SESSION_COOKIE_NAME") or ""
+    if name.startswith("__Host-") and not (app_config.get("SESSION_COOKIE_SECURE")
+                                           and (app_config.get("SESSION_COOKIE_PATH")
+                                                or app_config.get("APPLICATION_ROOT") or "/") == "/"
+                                           and not app_config.get("SESSION_COOKIE_DOMAIN")):
+        raise RuntimeError(f"Refusing to start: the session cookie {name} needs SESSION_COOKIE_SECURE, "
+                           "SESSION_COOKIE_PATH '/' and no SESSION_COOKIE_DOMAIN (the __Host- prefix).")
+
+
+def warn_about_weak_choices(app_config: dict) -> None:
+    """Log what production allows but a reviewer should know about: no second factor for staff."""
+    import logging
+
+    roles = app_config.get("MFA_REQUIRED_ROLES")
+    if isinstance(roles, str):
+        roles = [r.strip() for r in roles.split(",") if r.strip()]
+    missing = [r for r in STAFF_MFA_ROLES.split(",") if r not in (roles or ())]
+    if missing:
+        logging.getLogger("app.config").warning(
+            "MFA_REQUIRED_ROLES leaves out staff roles %s: they can log in with a password alone. "
+            "Unset MFA_REQUIRED_ROLES to require a second factor for every staff role (%s).",
+            ",".join(missing), STAFF_MFA_ROLES)
 
 
 def check_data_keys(app_config: dict) -> None:

@@ -113,3 +113,65 @@ def test_config_reads_database_url_and_instance_dir_from_the_environment(tmp_pat
 def test_gitignore_keeps_the_instance_dir_out_of_git():
     lines = {line.strip() for line in (PROJECT_ROOT / ".gitignore").read_text().splitlines()}
     assert lines & {"instance/", "/instance/", "instance"}
+
+
+# --- production defaults: proxies, second factor, the session cookie ---------------------------------------
+def _config_class_attrs(env: dict, names: str) -> dict:
+    """ProdConfig and Config attributes as a fresh interpreter reads them from this environment (they are class
+    attributes, read from the environment once, at import)."""
+    probe = ("import json; from app.config import Config, ProdConfig; print(json.dumps({n: [getattr(Config, n), "
+             f"getattr(ProdConfig, n)] for n in {names.split()!r}}}))")
+    base = {k: v for k, v in os.environ.items() if k not in ("MFA_REQUIRED_ROLES", "TRUSTED_PROXIES")}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, env={**base, **env}, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    return json.loads(done.stdout)
+
+
+def test_production_trusts_one_proxy_and_requires_staff_second_factor_unless_told_otherwise():
+    unset = _config_class_attrs({}, "TRUSTED_PROXIES MFA_REQUIRED_ROLES")
+    assert unset["TRUSTED_PROXIES"] == [0, 1]  # development: none; production: the nginx in front of 127.0.0.1
+    assert unset["MFA_REQUIRED_ROLES"] == ["", "mediator,org_admin,admin,court_clerk,arbitrator"]
+    told = _config_class_attrs({"TRUSTED_PROXIES": "2", "MFA_REQUIRED_ROLES": ""}, "TRUSTED_PROXIES MFA_REQUIRED_ROLES")
+    assert told["TRUSTED_PROXIES"] == [2, 2] and told["MFA_REQUIRED_ROLES"] == ["", ""]  # an explicit empty value wins
+
+
+@pytest.mark.parametrize("value", ["-1", "one"])
+def test_a_malformed_trusted_proxies_stops_the_import(value):
+    done = subprocess.run([sys.executable, "-c", "import app.config"], cwd=PROJECT_ROOT,
+                          env={**os.environ, "TRUSTED_PROXIES": value}, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode != 0 and "TRUSTED_PROXIES" in done.stderr
+
+
+def _prod(instance, **extra):
+    return config(instance, "production", SECRET_KEY=GOOD_KEY,
+                  DATA_KEYS="k1:" + base64.b64encode(secrets.token_bytes(32)).decode(), **extra)
+
+
+def test_production_warns_when_staff_may_log_in_without_a_second_factor(instance, caplog):
+    from app.config import STAFF_MFA_ROLES
+
+    create_app(_prod(instance, MFA_REQUIRED_ROLES=STAFF_MFA_ROLES))
+    assert "MFA_REQUIRED_ROLES" not in caplog.text
+    create_app(_prod(instance, MFA_REQUIRED_ROLES=""))
+    assert "MFA_REQUIRED_ROLES leaves out staff roles mediator,org_admin,admin,court_clerk,arbitrator" in caplog.text
+    caplog.clear()
+    create_app(_prod(instance, MFA_REQUIRED_ROLES="admin,mediator"))
+    assert "leaves out staff roles org_admin,court_clerk,arbitrator" in caplog.text
+
+
+def test_production_session_cookie_keeps_the_host_prefix_rules(instance):
+    application = create_app(_prod(instance))
+    cfg = application.config
+    assert cfg["SESSION_COOKIE_NAME"] == "__Host-jiefen_session" and cfg["SESSION_COOKIE_SECURE"] is True
+    assert cfg["SESSION_COOKIE_PATH"] == "/" and not cfg["SESSION_COOKIE_DOMAIN"]
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    assert isinstance(application.wsgi_app, ProxyFix) and application.wsgi_app.x_for == 1
+    for broken in ({"SESSION_COOKIE_DOMAIN": "jiefen.example"}, {"SESSION_COOKIE_PATH": "/app"},
+                   {"SESSION_COOKIE_SECURE": False}):
+        with pytest.raises(RuntimeError, match="__Host-"):
+            create_app(_prod(instance, **broken))

@@ -38,5 +38,8 @@ def set_language(code: str):
     if code not in ("zh", "en"):
         code = "zh"
     response = redirect(safe_local_path(request.args.get("next")) or "/")
-    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    # No script reads it (app/static/js): HttpOnly. Secure whenever the page came over HTTPS (in production behind the
+    # proxy, request.is_secure follows X-Forwarded-Proto: see TRUSTED_PROXIES), so it never travels in clear text.
+    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=request.is_secure)
     return response

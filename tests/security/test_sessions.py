@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -196,35 +195,27 @@ def set_cookie_flags(resp, name: str) -> set[str]:
     return {part.strip().lower() for part in header.split(";")[1:]}
 
 
-def test_production_cookie_is_secure_httponly_lax_and_hsts_is_sent(app, demo, tmp_path, monkeypatch):
-    import secrets
-
-    from app import create_app
-
-    monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    prod = create_app({"ENV_NAME": "production", "SECRET_KEY": secrets.token_hex(32), "FILES_DIR": tmp_path,
-                       "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                       "RATELIMIT_STORAGE_URI": "memory://",
-                       "DATA_KEYS": (Path(app.instance_path) / "data.key").read_text()})  # the shared app's key
-    try:
-        client = prod.test_client()
-        base = {"base_url": "https://jiefen.example"}
-        page = client.get("/login", **base)
-        token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page.get_data(as_text=True))
-        resp = client.post("/login", data={"username": "resident1", "password": demo, "csrf_token": token.group(1)},
-                           headers={"Referer": "https://jiefen.example/login"}, **base)
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
-        assert {"secure", "httponly", "samesite=lax"} <= set_cookie_flags(resp, COOKIE)
-        assert resp.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
-        assert client.get("/my/cases", **base).status_code == 200
-        assert prod.config["REMEMBER_COOKIE_SECURE"] and prod.config["REMEMBER_COOKIE_HTTPONLY"]
-    finally:
-        from app.extensions import db, limiter
-
-        with prod.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        limiter.init_app(app)  # the limiter is one object: point it back at the suite's app and storage
+def test_production_cookie_is_host_prefixed_secure_httponly_lax_and_hsts_is_sent(app, demo, make_second_app):
+    prod = make_second_app("production")
+    name = prod.config["SESSION_COOKIE_NAME"]
+    assert name == "__Host-jiefen_session"
+    client = prod.test_client()
+    base = {"base_url": "https://jiefen.example"}
+    page = client.get("/login", **base)
+    token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page.get_data(as_text=True))
+    resp = client.post("/login", data={"username": "resident1", "password": demo, "csrf_token": token.group(1)},
+                       headers={"Referer": "https://jiefen.example/login"}, **base)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
+    flags = set_cookie_flags(resp, name)
+    # What the __Host- prefix demands, or browsers drop the cookie: Secure, Path=/, no Domain.
+    assert {"secure", "httponly", "samesite=lax", "path=/"} <= flags
+    assert not any(flag.startswith("domain") for flag in flags)
+    assert not [h for h in resp.headers.getlist("Set-Cookie") if h.startswith(COOKIE + "=")]  # not the old name
+    assert resp.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert client.get("/my/cases", **base).status_code == 200
+    assert prod.config["REMEMBER_COOKIE_SECURE"] and prod.config["REMEMBER_COOKIE_HTTPONLY"]
+    lang = client.get("/lang/en?next=/my/cases", **base)
+    assert {"secure", "httponly", "samesite=lax"} <= set_cookie_flags(lang, "lang")
 
 
 # --- next ----------------------------------------------------------------------------------------------------
