@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
+from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from app.accounts.models import Organisation, Role, User
@@ -29,18 +32,34 @@ from app.api.package import (
     issued_award,
     stored_pdf,
 )
-from app.api.tokens import authenticated_token
+from app.api.tokens import authenticated_token, hash_token, token_from_header
+from app.cases.evidence import served_as
 from app.cases.models import Case, EvidenceFile
 from app.core.errors import DomainError
 from app.core.storage import storage
 from app.documents.operations import pdf_download
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 from app.privacy.retention import purged_at
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+
+
+def _api_rate_limit() -> str:
+    return current_app.config.get("API_RATE_LIMIT", "600/minute")
+
+
+def _api_limit_key() -> str:
+    """One bucket per bearer token (by its SHA-256, the value stored: no query before the limiter answers), counted
+    whether or not the token is still valid; requests without a token (the public document, 401s) per IP."""
+    token = token_from_header(request.headers.get("Authorization"))
+    return "api-token:" + hash_token(token) if token else "api-ip:" + get_remote_address()
+
+
+# Every endpoint of the blueprint shares the token's one budget (API_RATE_LIMIT), answered by _too_many below.
+limiter.shared_limit(_api_rate_limit, scope="court-api", key_func=_api_limit_key)(bp)
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "escalation" / "openapi.json"
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger id cannot exist (and would overflow the driver)
@@ -65,6 +84,19 @@ def _domain_error(exc: DomainError):
     # The acting clerk is the court's own: a 403 from the funnel means the step is not open, a conflict.
     status = 409 if exc.status_code == 403 else exc.status_code
     return error_response(status, exc.message)
+
+
+@bp.errorhandler(429)
+def _too_many(exc: HTTPException):
+    """The JSON error with Retry-After: the seconds until the token's window lets the next request through."""
+    db.session.rollback()
+    current = limiter.current_limit
+    seconds = max(1, math.ceil(current.reset_at - time.time())) if current is not None else 60
+    limit = current.limit if current is not None else None
+    per = f" (at most {limit.amount} per {limit.get_expiry()} seconds)" if limit is not None else ""
+    resp = error_response(429, f"Too many requests for this token{per}: retry after {seconds} seconds.")
+    resp.headers["Retry-After"] = str(seconds)
+    return resp
 
 
 @bp.errorhandler(HTTPException)
@@ -158,9 +190,9 @@ def download_evidence(case_id: int, evidence_id: int):
     evidence = db.session.get(EvidenceFile, evidence_id) if 1 <= evidence_id <= MAX_ID else None
     if evidence is None or evidence.case_id != case.id:
         raise ApiError(404, "No such evidence in this case.")
+    mimetype, name = served_as(evidence)  # the name's extension from the stored type, never the upload's
     response = send_file(storage().open(evidence.storage_key or evidence.sha256),
-                         mimetype=evidence.content_type, as_attachment=True,
-                         download_name=evidence.original_name)
+                         mimetype=mimetype, as_attachment=True, download_name=name)
     response.headers["Cache-Control"] = "no-store"
     return response
 
