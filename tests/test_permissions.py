@@ -368,7 +368,7 @@ def test_every_post_route_rejects_a_post_without_csrf_token(who, app, demo, make
             "reason": "伪造的撤回"}
     for rule in rules:
         url = build(app, rule, case_id=before["id"], evidence_id=evidence_id, action="withdraw", step=1,
-                    category_id="neighbour", query_id=1, token="not-a-token", record_id=1)
+                    category_id="neighbour", query_id=1, token="not-a-token", record_id=1, user_id=1)
         payload = dict(data, file=(io.BytesIO(PNG), "x.png")) if rule.rule.endswith("/evidence") else data
         resp = web.client.post(url, data=payload)
         assert resp.status_code == 400, f"{who} POST {url}: {resp.status_code}"

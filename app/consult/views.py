@@ -65,7 +65,7 @@ def ask():
     form = ConsultForm()
     if _stale_token():
         form.validate()
-        form.q.errors = [*form.q.errors, gettext("页面已过期（安全令牌失效），您的问题还在，请再点一次“提问”。")]
+        form.q.errors = [*form.q.errors, gettext("页面已过期（安全令牌 CSRF 失效），您的问题还在，请再点一次“提问”。")]
         return _page(form, None, [], 400)
     if not form.validate():
         return _page(form, None, [], 422)

@@ -144,7 +144,7 @@ def test_a_stale_token_keeps_the_question_and_says_what_to_do(app, web):
     resp = web.client.post("/consult", data={"q": QUESTION, "csrf_token": "stale"})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400
-    assert f">{QUESTION}</textarea>" in page and "页面已过期（安全令牌失效），您的问题还在，请再点一次“提问”。" in page
+    assert f">{QUESTION}</textarea>" in page and "页面已过期（安全令牌 CSRF 失效），您的问题还在，请再点一次“提问”。" in page
     assert rows(app) == []
     again = web.post("/consult", {"q": QUESTION}, page="/consult")      # the fresh token on that page works
     assert again.status_code == 303 and len(rows(app)) == 1
