@@ -1,8 +1,11 @@
-"""Evidence uploads: checked by content (not name), size-limited, image metadata stripped, stored under random names."""
+"""Evidence uploads: checked by content, the name's extension must match it, size-limited, image metadata stripped,
+stored under random names; downloads named by the stored type."""
 from __future__ import annotations
 
 import hashlib
 import io
+import re
+import unicodedata
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -20,20 +23,125 @@ _SIGNATURES = (
     (b"%PDF-", "application/pdf", 0),
     (b"\xff\xd8\xff", "image/jpeg", 0),
     (b"\x89PNG\r\n\x1a\n", "image/png", 0),
-    (b"ID3", "audio/mpeg", 0),
     (b"ftyp", "video/mp4", 4),
 )
 ACCEPTED_MESSAGE = N_("只接受 PDF、JPEG、PNG、MP3 或 MP4 文件（按文件内容判断，不看文件名）。")
+NAME_MISMATCH_MESSAGE = N_("文件扩展名（.%(ext)s）与文件内容（%(kind)s）不符，请上传原始文件。")
+
+# The extensions a name may carry for each accepted type; the first is the one a download gets when the stored
+# name's own does not belong. ISO media (ftyp) covers phone videos and voice memos: .m4a, .mov, .3gp alike.
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "application/pdf": ("pdf",),
+    "image/jpeg": ("jpg", "jpeg", "jpe", "jfif"),
+    "image/png": ("png",),
+    "audio/mpeg": ("mp3",),
+    "video/mp4": ("mp4", "m4a", "m4v", "mov", "3gp"),
+}
+TYPE_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG", "audio/mpeg": "MP3",
+               "video/mp4": "MP4"}
+
+# MPEG audio layer III: bitrates (kbit/s) by index for MPEG-1 and for MPEG-2/2.5; sample rates (Hz) by version bits.
+_MP3_BITRATES = {1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+                 2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+_MP3_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 
-def sniff_content_type(head: bytes) -> str | None:
-    """The evidence type from the file's first bytes, never from its name."""
+def _mp3_frame(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(frame length, version/sample-rate key) of a valid MPEG audio layer III frame header at pos, else None."""
+    if pos + 4 > len(data) or data[pos] != 0xFF or data[pos + 1] & 0xE0 != 0xE0:
+        return None
+    b1, b2, b3 = data[pos + 1], data[pos + 2], data[pos + 3]
+    version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3
+    bitrate_index, rate_index, padding = b2 >> 4, (b2 >> 2) & 3, (b2 >> 1) & 1
+    if version == 1 or layer != 1 or bitrate_index in (0, 15) or rate_index == 3 or b3 & 3 == 2:
+        return None  # reserved version, not layer III, free/bad bitrate, reserved sample rate or emphasis
+    bitrate = _MP3_BITRATES[1 if version == 3 else 2][bitrate_index] * 1000
+    rate = _MP3_SAMPLE_RATES[version][rate_index]
+    length = (144 if version == 3 else 72) * bitrate // rate + padding
+    return length, (b1 & 0x1E) << 8 | b2 & 0x0C
+
+
+def _mp3_frames_at(data: bytes, pos: int) -> bool:
+    """Two consecutive layer III frames of the same stream start at pos (one lucky header is not audio)."""
+    first = _mp3_frame(data, pos)
+    if first is None:
+        return False
+    second = _mp3_frame(data, pos + first[0])
+    return second is not None and second[1] == first[1]
+
+
+def _id3v2_end(data: bytes) -> int | None:
+    """Where the audio starts after a well-formed ID3v2 tag at the start of data, else None."""
+    if len(data) < 10 or data[:3] != b"ID3":
+        return None
+    major, revision, flags, size = data[3], data[4], data[5], data[6:10]
+    allowed_flags = {2: 0xC0, 3: 0xE0, 4: 0xF0}.get(major)
+    if allowed_flags is None or revision == 0xFF or flags & ~allowed_flags or any(b & 0x80 for b in size):
+        return None
+    length = size[0] << 21 | size[1] << 14 | size[2] << 7 | size[3]  # "synchsafe": 7 bits a byte
+    end = 10 + length + (10 if major == 4 and flags & 0x10 else 0)  # v2.4 footer
+    while end < len(data) and data[end] == 0:  # some encoders pad past the tag's declared size
+        end += 1
+    return end
+
+
+def is_mp3(data: bytes) -> bool:
+    """MPEG audio layer III: valid frame headers (sync, version, layer, bitrate, sample rate), after any ID3v2 tag."""
+    start = _id3v2_end(data) if data[:3] == b"ID3" else 0
+    return start is not None and _mp3_frames_at(data, start)
+
+
+def sniff_content_type(data: bytes) -> str | None:
+    """The evidence type from the file's content (give the whole file: MP3 is checked frame by frame), never its name."""
     for magic, mime, offset in _SIGNATURES:
-        if head[offset:offset + len(magic)] == magic:
+        if data[offset:offset + len(magic)] == magic:
             return mime
-    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # MPEG audio frame sync
+    if is_mp3(data):
         return "audio/mpeg"
     return None
+
+
+_EXTENSION_RE = re.compile(r"[a-z0-9]{1,10}")
+_ODD_IN_NAMES = re.compile(r'[<>:"/\\|?*;]')
+
+
+def split_name(filename: str | None) -> tuple[str, str | None]:
+    """(stem, lower-case extension or None) of an uploaded name: no folders, control or bidi-override characters,
+    trailing dots or spaces. "v1.2" has no extension (one needs a letter)."""
+    name = unicodedata.normalize("NFC", filename or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(" " if ch.isspace() else ch for ch in name if ch.isspace() or unicodedata.category(ch)[0] != "C")
+    name = name.strip().rstrip(". ").strip()
+    stem, dot, ext = name.rpartition(".")
+    ext = ext.lower()
+    if dot and _EXTENSION_RE.fullmatch(ext) and not ext.isdigit():
+        return stem, ext
+    return name, None
+
+
+def clean_stem(stem: str, limit: int = 100) -> str:
+    """A stem safe in a Content-Disposition name on every system: Chinese kept, odd characters replaced."""
+    stem = _ODD_IN_NAMES.sub("_", stem)
+    stem = re.sub(r"\s+", " ", stem).strip(" .")
+    return stem[:limit].rstrip(" .")
+
+
+def stored_name(filename: str | None, mime: str) -> str:
+    """The name to keep for an upload of this type; refuses (422) one whose extension belongs to another type."""
+    stem, ext = split_name(filename)
+    if ext is not None and ext not in EXTENSIONS[mime]:
+        raise DomainError(gettext(NAME_MISMATCH_MESSAGE, ext=ext, kind=TYPE_LABELS[mime]), 422)
+    return f"{clean_stem(stem) or 'evidence'}.{ext or EXTENSIONS[mime][0]}"
+
+
+def served_as(evidence: EvidenceFile) -> tuple[str, str]:
+    """(content type, download name) of a stored file: the name's extension always comes from the stored type, so
+    a file never leaves as .html or .exe whatever it was called (rows imported or stored before this check too)."""
+    mime = evidence.content_type if evidence.content_type in EXTENSIONS else "application/octet-stream"
+    stem, ext = split_name(evidence.original_name)
+    if ext is None or ext not in EXTENSIONS.get(mime, ()):
+        ext = EXTENSIONS[mime][0] if mime in EXTENSIONS else "bin"
+    return mime, f"{clean_stem(stem) or f'evidence-{evidence.id}'}.{ext}"
 
 
 def strip_image_metadata(data: bytes, mime: str) -> bytes:
@@ -62,13 +170,14 @@ def add_evidence(case: Case, uploader: User, filename: str, data: bytes, store: 
         raise DomainError(gettext("上传的文件是空的。"), 422)
     if len(data) > max_bytes:
         raise DomainError(gettext("文件超过 %(mb)s MB，请压缩后再上传。", mb=f"{max_bytes / (1024 * 1024):.3g}"), 413)
-    mime = sniff_content_type(data[:16])
+    mime = sniff_content_type(data)
     if mime is None:
         raise DomainError(gettext(ACCEPTED_MESSAGE), 422)
+    name = stored_name(filename, mime)
     if mime.startswith("image/"):
         data = strip_image_metadata(data, mime)
     key = store.put_random(data)
-    evidence = EvidenceFile(case=case, uploaded_by_id=uploader.id, original_name=(filename or "evidence")[-200:],
+    evidence = EvidenceFile(case=case, uploaded_by_id=uploader.id, original_name=name,
                             content_type=mime, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
                             storage_key=key, description=description)
     db.session.add(evidence)

@@ -193,8 +193,9 @@ def download_evidence(case_id: int, evidence_id: int):
     evidence = db.session.get(EvidenceFile, evidence_id)
     if evidence is None or evidence.case_id != case.id:
         abort(404)
-    response = send_file(storage().open(evidence.storage_key or evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
-                         download_name=evidence.original_name)
+    mimetype, name = evidence_ops.served_as(evidence)  # the name's extension from the stored type, never the upload's
+    response = send_file(storage().open(evidence.storage_key or evidence.sha256), mimetype=mimetype, as_attachment=True,
+                         download_name=name)
     response.headers["Cache-Control"] = "no-store"
     return response
 
