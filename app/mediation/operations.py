@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.cases.models import Case, Stage
 from app.cases.operations import append_event
 from app.cases.signals import case_transitioned
+from app.core.crypto import normalise_phone
 from app.core.time import utcnow
 from app.extensions import db
 from app.mediation.models import Invitation, OutboxMessage
@@ -111,8 +112,30 @@ def usable(inv: Invitation | None, now: datetime | None = None) -> bool:
     return inv is not None and inv.pending and (now or utcnow()) < inv.expires_at
 
 
+# Why an account may not answer an invitation (answer_refusal); the views explain each in words.
+STAFF, OTHER_ACCOUNT, NO_PHONE, OTHER_PHONE = "staff", "other_account", "no_phone", "other_phone"
+
+
+def answer_refusal(inv: Invitation, user: User) -> str | None:
+    """Why this user may not answer for the invited party (None: they may). The link alone is not enough: only a
+    resident answers, and when the party has a phone number on file (the SMS went there) the account's must match."""
+    if user.role != Role.resident:
+        return STAFF
+    party = inv.party
+    if party.user_id is not None:
+        return None if party.user_id == user.id else OTHER_ACCOUNT
+    invited = normalise_phone(party.phone or "")
+    if not invited:
+        return None  # invited by e-mail or in person only: nothing to compare
+    if not normalise_phone(user.phone or ""):
+        return NO_PHONE
+    return None if normalise_phone(user.phone) == invited else OTHER_PHONE
+
+
 def accept(inv: Invitation, user: User) -> None:
     """Link the respondent party to the user, so that the case is theirs to see; record it."""
+    if answer_refusal(inv, user) is not None:  # the views check first and explain; this guards other callers
+        raise PermissionError("This account may not answer this invitation.")
     now = utcnow()
     inv.answer, inv.answered_at, inv.answered_by_id = "accepted", now, user.id
     inv.party.user_id = user.id
@@ -124,6 +147,8 @@ def accept(inv: Invitation, user: User) -> None:
 
 def decline(inv: Invitation, user: User, reason: str | None) -> None:
     """Mediation is voluntary: record the refusal and tell the applicant; the case stays where it is."""
+    if answer_refusal(inv, user) is not None:
+        raise PermissionError("This account may not answer this invitation.")
     now = utcnow()
     reason = (reason or "").strip() or None
     inv.answer, inv.answered_at, inv.answered_by_id, inv.reason = "declined", now, user.id, reason

@@ -16,6 +16,7 @@ from app.cases.models import Case, CaseStatus, Stage
 from app.cases.operations import mediators_for
 from app.cases.rules import current_rules
 from app.cases.views import load_case
+from app.core.crypto import normalise_phone
 from app.core.errors import DomainError, TransitionRefused
 from app.core.i18n import gettext, lazy_gettext
 from app.extensions import db
@@ -126,15 +127,24 @@ def _open_invitation(token: str):
     return inv if invitations.usable(inv) else None
 
 
+def _refused(inv, why: str):
+    """A page saying why this account cannot answer, and what to do; the invitation stays open (403)."""
+    party_phone = normalise_phone(inv.party.phone or "")
+    return render_template("mediation/invitation_refused.html", why=why, phone_tail=party_phone[-4:],
+                           own_phone=current_user.masked_phone), 403
+
+
 @bp.route("/invitations/<token>")
 def invitation(token: str):
     inv = _open_invitation(token)
     if inv is None:
         return _gone()
     if not current_user.is_authenticated:
-        return render_template("mediation/invitation_login.html", next=request.path)
+        return render_template("mediation/invitation_login.html", next=request.path, by_sms=bool(inv.party.phone))
     if inv.case.is_applicant_side(current_user):
         abort(403)
+    if why := invitations.answer_refusal(inv, current_user):
+        return _refused(inv, why)
     case = inv.case
     applicant = case.applicants[0] if case.applicants else None
     return render_template("mediation/invitation.html", inv=inv, case=case, applicant=applicant,
@@ -149,6 +159,8 @@ def _answer(token: str, accepted: bool):
         return redirect(url_for("accounts.login", next=url_for("mediation.invitation", token=token)))
     if inv.case.is_applicant_side(current_user):
         abort(403)
+    if why := invitations.answer_refusal(inv, current_user):  # before anything is bound or used up
+        return _refused(inv, why)
     form = AnswerForm()
     if not form.validate_on_submit():
         case = inv.case

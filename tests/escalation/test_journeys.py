@@ -16,7 +16,7 @@ from app.mediation.models import OutboxMessage
 from tests.cases.test_funnel_journeys import file_dispute, load, mediator_of, step
 from tests.escalation.pages import file_with_court, issue_award
 from tests.escalation.test_hearing import beijing_input, connect, received
-from tests.mediation.test_invitations import _token
+from tests.mediation.test_invitations import _token, invited_phone_on_account
 
 NS = "/room"
 WAGES = "我在李建国承包的工地做木工，2024年9月至11月的工资共一万八千六百元一直拖欠，多次讨要无果。"
@@ -36,6 +36,7 @@ def _notices(app, username: str) -> list[str]:
 
 def _labour_case_failed_in_mediation(app, make_web):
     applicant, respondent, mediator = make_web(), make_web(), make_web()
+    invited_phone_on_account(app)  # only the account with the invited number may answer
     applicant.login("resident1")
     case_id = file_dispute(applicant, "工地拖欠三个月工资", "labour_wages", WAGES, amount="18600",
                            desired_outcome="要求李建国支付拖欠的工资18600元。")

@@ -15,8 +15,22 @@ from tests.cases.test_funnel_journeys import file_dispute, load, mediator_of, st
 LINK_RE = re.compile(r"/invitations/([A-Za-z0-9_\-]+)")
 
 
-def _case_in_mediation(make_web):
-    """resident1 files a neighbour dispute against 李建国 (phone 13905539876) and asks for mediation."""
+INVITED_PHONE = "13905539876"  # the respondent's number in tests.cases.test_funnel_journeys.file_dispute
+
+
+def invited_phone_on_account(app, username="resident2", phone=INVITED_PHONE):
+    """The respondent's account carries the number the invitation SMS went to (only that account may answer it);
+    the demo accounts have numbers of their own."""
+    with app.app_context():
+        db.session.scalar(sa.select(User).where(User.username == username)).phone = phone
+        db.session.commit()
+        db.session.remove()
+
+
+def _case_in_mediation(app, make_web):
+    """resident1 files a neighbour dispute against 李建国 (phone 13905539876, on resident2's account) and asks
+    for mediation."""
+    invited_phone_on_account(app)
     applicant = make_web()
     applicant.login("resident1")
     case_id = file_dispute(applicant, "楼上漏水殃及我家天花板", "neighbour", "楼上卫生间漏水，我家天花板发霉，协商无果。")
@@ -27,7 +41,7 @@ def _case_in_mediation(make_web):
 def case_with_both_parties(app, make_web):
     """resident1 (王秀英) against resident2 (李建国), who accepted the invitation; returns the case id and the
     logged-in browsers of the applicant, the respondent and the mediator."""
-    applicant, case_id = _case_in_mediation(make_web)
+    applicant, case_id = _case_in_mediation(app, make_web)
     respondent, mediator = make_web(), make_web()
     respondent.login("resident2")
     token = _token(app, case_id)
@@ -58,7 +72,7 @@ def _user_id(app, username):
 
 
 def test_respondent_invited_when_a_mediator_is_assigned(app, demo, make_web):
-    _, case_id = _case_in_mediation(make_web)
+    _, case_id = _case_in_mediation(app, make_web)
     assert load(app, case_id)[:2] == ("mediate", "in_progress")
     invs, msgs = _rows(app, case_id)
     assert len(invs) == 1 and invs[0].answer is None
@@ -71,7 +85,7 @@ def test_respondent_invited_when_a_mediator_is_assigned(app, demo, make_web):
 
 
 def test_accept_after_login_links_the_respondent_and_shows_the_case(app, demo, make_web):
-    _, case_id = _case_in_mediation(make_web)
+    _, case_id = _case_in_mediation(app, make_web)
     token = _token(app, case_id)
     respondent = make_web()
     page = respondent.get(f"/invitations/{token}")
@@ -109,7 +123,7 @@ def test_accept_after_login_links_the_respondent_and_shows_the_case(app, demo, m
 
 
 def test_decline_tells_the_applicant_and_the_case_page_shows_the_next_path(app, demo, make_web):
-    applicant, case_id = _case_in_mediation(make_web)
+    applicant, case_id = _case_in_mediation(app, make_web)
     token = _token(app, case_id)
     respondent = make_web()
     respondent.login("resident2")
@@ -128,7 +142,7 @@ def test_decline_tells_the_applicant_and_the_case_page_shows_the_next_path(app, 
 
 
 def test_answers_need_the_csrf_token(app, demo, make_web):
-    _, case_id = _case_in_mediation(make_web)
+    _, case_id = _case_in_mediation(app, make_web)
     token = _token(app, case_id)
     respondent = make_web()
     respondent.login("resident2")
@@ -140,14 +154,14 @@ def test_answers_need_the_csrf_token(app, demo, make_web):
 
 
 def test_the_applicant_cannot_answer_and_unknown_tokens_are_404(app, demo, make_web):
-    applicant, case_id = _case_in_mediation(make_web)
+    applicant, case_id = _case_in_mediation(app, make_web)
     token = _token(app, case_id)
     assert applicant.get(f"/invitations/{token}").status_code == 403
     assert applicant.get("/invitations/not-a-token").status_code == 404
 
 
 def test_expiry_after_seven_days_and_the_expire_command(app, demo, make_web):
-    _, case_id = _case_in_mediation(make_web)
+    _, case_id = _case_in_mediation(app, make_web)
     token = _token(app, case_id)
     from app.mediation.operations import expire_invitations
 
@@ -167,7 +181,7 @@ def test_expiry_after_seven_days_and_the_expire_command(app, demo, make_web):
 
 
 def test_a_link_past_its_date_is_gone_and_the_cli_expires_it(app, demo, make_web):
-    _, case_id = _case_in_mediation(make_web)
+    _, case_id = _case_in_mediation(app, make_web)
     token = _token(app, case_id)
     with app.app_context():
         inv = db.session.scalar(sa.select(Invitation).where(Invitation.case_id == case_id))
@@ -185,7 +199,7 @@ def test_a_link_past_its_date_is_gone_and_the_cli_expires_it(app, demo, make_web
 
 
 def test_outbox_send_prints_through_the_console_backend_and_marks_sent(app, demo, make_web):
-    _, case_id = _case_in_mediation(make_web)
+    _, case_id = _case_in_mediation(app, make_web)
     result = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
     assert "sms to 139****9876" in result.output and "/invitations/" in result.output  # the recipient masked

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.mediation.models import OutboxMessage
 from tests.cases.test_funnel_journeys import file_dispute, step
 from tests.conftest import sql_statements
+from tests.mediation.test_invitations import invited_phone_on_account
 
 BADGE_RE = re.compile(r'class="nav-count"[^>]*>(\d+)<')
 LINK_RE = re.compile(r"/invitations/([A-Za-z0-9_\-]+)")
@@ -109,6 +110,7 @@ def test_registration_keeps_the_email_and_notifications_go_there_too(app, demo, 
 def _respondent_accepts(app, make_web):
     """resident1 files against 李建国, who accepts as resident2: resident1 is told in the app."""
     applicant = make_web()
+    invited_phone_on_account(app)  # only the account with the invited number may answer
     applicant.login("resident1")
     case_id = file_dispute(applicant, "邻居家的狗半夜一直叫", "neighbour", "邻居家的狗每天半夜叫个不停，孩子睡不好，沟通无果。")
     assert step(applicant, case_id, "request_mediation").status_code == 302
