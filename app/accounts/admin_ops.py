@@ -67,6 +67,7 @@ class Candidate:
 
     user: User
     refusal: str | None
+    elsewhere: bool = False  # the resident's disputes are at other organisations: shown without name or username
 
 
 def require_org_admin(user: User) -> None:
@@ -198,18 +199,34 @@ def action_label(action: str) -> str:
 # --- a resident at the counter ---------------------------------------------------------------------------------
 
 
-def reset_refusal(user: User) -> str | None:
-    """Why this account cannot be given a temporary password here, or None."""
+ELSEWHERE = ("该居民的纠纷由其他调解组织处理。为保护其案件信息，请居民带身份证到正在处理其纠纷的调解组织办理。")
+
+
+def handled_elsewhere(user: User, admin: User) -> bool:
+    """The resident's disputes (filed, or joined as a party) are handled by organisations, none of them the admin's:
+    a temporary password given here would open cases this organisation has no part in."""
+    from app.cases.models import Case, CaseParty
+
+    joined = sa.select(CaseParty.case_id).where(CaseParty.user_id == user.id)
+    orgs = set(db.session.scalars(sa.select(Case.organisation_id).distinct().where(
+        Case.organisation_id.is_not(None), sa.or_(Case.filed_by_id == user.id, Case.id.in_(joined)))))
+    return bool(orgs) and admin.organisation_id not in orgs
+
+
+def reset_refusal(user: User, admin: User) -> str | None:
+    """Why this account cannot be given a temporary password by this admin, or None."""
     if user.role != Role.resident:
         return gettext("这是工作人员账号，不能在这里重设密码。工作人员忘记密码，请联系系统管理员。")
     if user.closed_at is not None:
         return gettext("该账号已注销，不能重设密码。如需继续使用，请重新注册。")
     if not user.active:
         return gettext("该账号已停用，不能重设密码。")
+    if handled_elsewhere(user, admin):
+        return gettext(ELSEWHERE)
     return None
 
 
-def find_accounts(query: str) -> list[Candidate]:
+def find_accounts(query: str, admin: User) -> list[Candidate]:
     """Accounts whose username is `query`, or whose phone is (through the blind index: phones are encrypted)."""
     from app.accounts.forms import PHONE_RE
 
@@ -218,15 +235,16 @@ def find_accounts(query: str) -> list[Candidate]:
     if PHONE_RE.match(query):
         match = sa.or_(match, User.phone_bidx == blind_index("phone", query))
     users = db.session.scalars(sa.select(User).where(match).order_by(User.id))
-    return [Candidate(u, reset_refusal(u)) for u in users]
+    found = [(u, reset_refusal(u, admin)) for u in users]
+    return [Candidate(u, refusal, refusal == gettext(ELSEWHERE)) for u, refusal in found]
 
 
-def find_resident(user_id: int) -> User:
+def find_resident(user_id: int, admin: User) -> User:
     """The resident to reset: 404 when there is no such account, 403 with the reason when it is not resettable."""
     user = db.session.get(User, user_id)
     if user is None:
         raise DomainError(gettext(NOT_FOUND), 404)
-    if (refusal := reset_refusal(user)) is not None:
+    if (refusal := reset_refusal(user, admin)) is not None:
         raise DomainError(refusal, 403)
     return user
 
@@ -240,7 +258,7 @@ def temporary_password() -> str:
 def assisted_reset(admin: User, resident: User, reason: str, ip: str | None) -> str:
     """Give the resident a temporary password (returned, to be shown once): every session and pending SMS code ends;
     the next login must choose a new password first. Recorded, and announced in the app and by SMS."""
-    if (refusal := reset_refusal(resident)) is not None:
+    if (refusal := reset_refusal(resident, admin)) is not None:
         raise DomainError(refusal, 403)
     password = temporary_password()
     resident.password_hash = hash_password(password)

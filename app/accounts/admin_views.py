@@ -66,7 +66,7 @@ def find_resident():
     form = FindResidentForm()
     found = None
     if form.validate_on_submit():
-        found = admin_ops.find_accounts(form.query.data)
+        found = admin_ops.find_accounts(form.query.data, current_user._get_current_object())
         if not found:
             form.query.errors.append(gettext("没有找到这个用户名或手机号码的账号。请核对后重试，或请居民回忆注册时用的用户名。"))
     status = 422 if form.errors else 200
@@ -77,7 +77,7 @@ def find_resident():
 def reset_resident(user_id: int):
     """Step two: the identity document checked (a tick) and a reason; the temporary password is shown once."""
     admin = current_user._get_current_object()
-    resident = admin_ops.find_resident(user_id)
+    resident = admin_ops.find_resident(user_id, admin)
     form = AssistedResetForm()
     if form.validate_on_submit():
         password = admin_ops.assisted_reset(admin, resident, form.reason.data, request.remote_addr)

@@ -165,3 +165,20 @@ def test_staff_and_closed_accounts_are_refused(app, demo, make_web):
 def test_the_forgot_page_sends_residents_without_a_phone_to_the_counter(app, make_web):
     page = text(make_web().get("/password/forgot"))
     assert "账号没有绑定手机号码的，请本人带上居民身份证" in page and "可以为您重设密码" in page
+
+
+def test_an_admin_cannot_reset_a_resident_whose_disputes_another_organisation_handles(app, demo, make_web):
+    """resident1's disputes are with 团结社区 (orgadmin1): another organisation's admin would open them."""
+    admin = make_web()
+    admin.login("orgadmin2")
+    target = user(app, "resident1")
+    page = text(find(admin, "resident1"))
+    assert "一个居民账号" in page and "该居民的纠纷由其他调解组织处理" in page
+    assert "王秀英" not in page and f"/org/assisted-reset/{target.id}" not in page   # no name, no way on
+    refused = admin.get(f"/org/assisted-reset/{target.id}")
+    assert refused.status_code == 403 and "该居民的纠纷由其他调解组织处理" in text(refused)
+    assert reset(admin, target.id).status_code == 403
+    assert events(app) == [] and user(app, "resident1").password_hash == target.password_hash
+    own = make_web()
+    own.login("orgadmin1")                                        # the organisation handling them can
+    assert "为 王秀英 重设密码" in text(find(own, "resident1"))
