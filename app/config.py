@@ -111,6 +111,9 @@ class Config:
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "jiefen-demo")
     # Rate limits (Flask-Limiter). Storage: RATELIMIT_STORAGE_URI, else REDIS_URL, else memory (create_app).
     CONSULT_RATE_LIMIT = os.environ.get("CONSULT_RATE_LIMIT", "30/minute")   # questions per IP on /consult
+    # Days a question asked at /consult keeps its text (the consult page says so); `flask privacy purge` then clears
+    # it and keeps what the statistics need (category, answers shown, resolved or not).
+    CONSULT_RETENTION_DAYS = int(os.environ.get("CONSULT_RETENTION_DAYS", "180"))
     # Failed password checks per account (login and password change), whatever the IP: the next is refused (429).
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5/minute")
     # Roles that must use a second factor (app/accounts/mfa.py), comma-separated: empty here (the demo logs in with

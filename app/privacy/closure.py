@@ -5,7 +5,7 @@ The row stays: cases, events, signatures and consent records refer to it. It is 
 phone, e-mail or region, a username nobody can log in with (the old one is free to register again), a password
 hash of random bytes, every session ended, every consent withdrawn, in-app messages deleted, undelivered e-mail
 and SMS to the old number or address given up, password reset codes and the second factor deleted, consult
-questions detached. While a dispute of theirs is still in progress the account cannot be closed (the other party,
+questions detached and their text cleared. While a dispute of theirs is still in progress the account cannot be closed (the other party,
 the mediator or a court may still need them); the page lists those disputes. Disputes that ended keep their
 parties' data for the retention period like any other (the retention job purges it, app/privacy/retention.py).
 """
@@ -26,7 +26,7 @@ from app.core.time import utcnow
 from app.extensions import db
 from app.mediation.models import OutboxMessage
 from app.privacy.consent_models import ConsentRecord
-from app.privacy.retention_rules import ENDED_STATES
+from app.privacy.retention_rules import ENDED_STATES, PURGED
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,8 @@ def close_account(user: User, why: str = "closed by its owner") -> ClosureReport
     db.session.execute(sa.delete(PasswordReset).where(PasswordReset.user_id == user.id))  # codes, IPs: nothing to keep
     mfa.remove(user)  # the authenticator secret and recovery codes
     consult = db.metadata.tables["consult_queries"]
-    report.consult_queries_detached = db.session.execute(
-        sa.update(consult).where(consult.c.user_id == user.id).values(user_id=None)).rowcount or 0
+    report.consult_queries_detached = db.session.execute(  # their own words go; the statistics stay
+        sa.update(consult).where(consult.c.user_id == user.id).values(user_id=None, question=PURGED)).rowcount or 0
     _anonymise(user, now)
     db.session.flush()
     log.info("account %s %s: %s", user.id, why, report)

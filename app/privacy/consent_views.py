@@ -25,6 +25,15 @@ def consent_redirect(next_url: str):
     return redirect(url_for("privacy.consent_page", next=next_url))
 
 
+@bp.route("/privacy/rules")
+def rules_page():
+    """The current personal-information rules, for anyone (linked where data is collected: registration, the
+    consult box), before any account exists; agreeing happens on the consent page before filing."""
+    text = consent.current_text()
+    lang = _lang()
+    return render_template("privacy/rules.html", text=text, lang=lang, blocks=consent.blocks(text.text(lang)))
+
+
 @bp.route("/privacy/consent", methods=["GET", "POST"])
 @login_required
 def consent_page():

@@ -29,6 +29,8 @@ def purge(days: int | None, dry_run: bool, batch_size: int, inactive_days: int |
         raise click.BadParameter("--days must be >= 0 and --batch-size >= 1")
     report = purge_due(days, storage(), batch_size=batch_size, dry_run=dry_run, commit=db.session.commit)
     codes = _old_reset_codes(dry_run)
+    questions_days = current_app.config["CONSULT_RETENTION_DAYS"]
+    questions = _old_consult_questions(questions_days, dry_run)
     inactive_days = days if inactive_days is None else inactive_days
     closed, kept = _close_inactive(inactive_days, dry_run)
     if dry_run:
@@ -39,6 +41,7 @@ def purge(days: int | None, dry_run: bool, batch_size: int, inactive_days: int |
     rows = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing"
     click.echo(f"{report.cases} case(s) {verb} (retention {days} days): {rows}.")
     click.echo(f"{codes} password reset code(s) older than {RESET_CODE_DAYS} days {verb}.")
+    click.echo(f"{questions} consult question text(s) older than {questions_days} days {verb}.")
     closed_verb = "would be closed (dry run)" if dry_run else "closed"
     click.echo(f"{closed} resident account(s) unused for {inactive_days} days {closed_verb}; "
                f"{kept} kept while a dispute of theirs is in progress.")
@@ -80,3 +83,21 @@ def _old_reset_codes(dry_run: bool) -> int:
     if dry_run:
         return db.session.scalar(sa.select(sa.func.count()).select_from(PasswordReset).where(old)) or 0
     return db.session.execute(sa.delete(PasswordReset).where(old)).rowcount or 0
+
+
+def _old_consult_questions(days: int, dry_run: bool) -> int:
+    """Clear (or count) the text and asker of /consult questions older than `days`; category, the answers shown and
+    the resolved answer stay for the resolved-at-consult figures."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from app.consult.models import ConsultQuery
+    from app.core.time import utcnow
+    from app.privacy.retention_rules import PURGED
+
+    old = (ConsultQuery.created_at < utcnow() - timedelta(days=days), ConsultQuery.question != PURGED)
+    if dry_run:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(ConsultQuery).where(*old)) or 0
+    return db.session.execute(sa.update(ConsultQuery).where(*old).values(question=PURGED, user_id=None)
+                              .execution_options(synchronize_session=False)).rowcount or 0

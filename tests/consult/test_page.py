@@ -198,3 +198,17 @@ def test_the_categories_file_is_parsed_once_until_it_changes(app, tmp_path):
     os.utime(rules / "categories.yaml", ns=(1, 1))                           # a different modification time
     again = operations.routing_category_ids(rules)
     assert again == first and again is not first
+
+
+def test_who_asks_is_told_what_is_kept_and_for_how_long_before_asking(app, web):
+    """PIPL art. 17: the notice comes where the question is typed, and the rules are open to anyone."""
+    for path in ("/", "/consult"):
+        page = web.get(path).get_data(as_text=True)
+        assert "问题会保存 180 天，用于解答和改进知识库，期满删除。请不要写身份证号、手机号或他人姓名。" in page, path
+        assert 'href="/privacy/rules"' in page, path
+    rules = web.get("/privacy/rules")
+    text = rules.get_data(as_text=True)
+    assert rules.status_code == 200 and "解纷平台个人信息处理规则（第 1 版）" in text
+    assert "您输入的问题会保存 180 天" in text and "注销账号时，您提过的问题原文立即删除" in text
+    register = web.get("/register").get_data(as_text=True)
+    assert "只用于登录、找回密码和发送调解通知" in register and 'href="/privacy/rules"' in register

@@ -42,7 +42,7 @@ class Below:
 # role -> demo user (None: a visitor) and the journey: (screenshot name, path or link to follow).
 JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below | Ask]]]] = {
     "anonymous": (None, [
-        ("home", "/"), ("consult", "/consult"), ("consult-answers", Ask("楼上漏水")), ("login", "/login"), ("forgot-password", "/password/forgot"), ("register", "/register"),
+        ("home", "/"), ("consult", "/consult"), ("consult-answers", Ask("楼上漏水")), ("login", "/login"), ("forgot-password", "/password/forgot"), ("register", "/register"), ("privacy-rules", "/privacy/rules"),
         ("verify", "/verify"),
     ]),
     "resident": ("resident1", [

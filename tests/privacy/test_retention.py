@@ -286,3 +286,24 @@ def test_an_edited_reason_no_longer_verifies(app, demo):
         checked, broken = verify_chain()
         assert broken is not None and f"event seq {event.seq} (id {event.id})" in broken
         assert "reason does not match its digest (altered)" in broken
+
+
+def test_old_consult_questions_lose_their_text_and_keep_the_statistics(app, demo, make_web):
+    from app.consult.models import ConsultQuery
+
+    web = make_web()
+    web.login("resident1")
+    for question in ("邻居王大妈家的狗咬了我孩子", "楼上漏水泡坏天花板"):
+        assert web.post("/consult", {"q": question}, page="/consult").status_code == 303
+    with app.app_context():
+        first = db.session.scalars(sa.select(ConsultQuery).order_by(ConsultQuery.id)).first()
+        first.created_at = utcnow() - timedelta(days=181)
+        first.resolved = True
+        db.session.commit()
+    assert "1 consult question text(s) older than 180 days would be purged (dry run)" in _purge(app, "--dry-run")
+    assert "1 consult question text(s) older than 180 days purged" in _purge(app)
+    with app.app_context():
+        old, new = db.session.scalars(sa.select(ConsultQuery).order_by(ConsultQuery.id)).all()
+        assert (old.question, old.user_id, old.resolved) == ("（已清除）", None, True) and old.entry_ids
+        assert new.question == "楼上漏水泡坏天花板" and new.user_id is not None
+    assert "0 consult question text(s)" in _purge(app)
