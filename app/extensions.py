@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from app.core.security_log import rate_limit_breached
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -29,8 +31,8 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 # Storage: Redis when REDIS_URL is set, else in-process memory (create_app sets RATELIMIT_STORAGE_URI).
-# No default limits: each route that needs one says so (the consult page does).
-limiter = Limiter(key_func=get_remote_address)
+# No default limits: each route that needs one says so (the consult page does). Every refusal is a security event.
+limiter = Limiter(key_func=get_remote_address, on_breach=rate_limit_breached)
 # The mediation room. create_app picks the message queue: Redis when REDIS_URL is set (so every gunicorn worker
 # shares the rooms), else in-process. Threading mode: websockets through simple-websocket (gunicorn gthread, Werkzeug).
 socketio = SocketIO()

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from app.core import security_log
 from app.core.i18n import N_, gettext
 from app.extensions import db
 
@@ -62,12 +65,31 @@ def _render(status: int, message: str, exc: BaseException | None = None):
     return render_template("core/error.html", status=status, title=title, message=message), status
 
 
+# Flask-WTF's reasons (CSRFError.description) as tokens for the security log; any other is "other".
+_CSRF_REASONS = {
+    "The CSRF token is missing.": "token_missing", "The CSRF session token is missing.": "session_token_missing",
+    "The CSRF token has expired.": "token_expired", "The CSRF token is invalid.": "token_invalid",
+    "The CSRF tokens do not match.": "token_mismatch", "The referrer header is missing.": "referrer_missing",
+    "The referrer does not match the host.": "referrer_mismatch",
+}
+
+
+def _log_refusal(status: int) -> None:
+    """A 403 or 404 answered to a logged-in user is a security event. Not logged: static files, URLs that match no
+    route (a browser's /favicon.ico, scanners) and anonymous visitors, who would flood the log."""
+    if status in (403, 404) and request.url_rule is not None and request.endpoint != "static" \
+            and current_user.is_authenticated:
+        security_log.security_event("access_denied", "refused", status=status)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Roll back on every error and answer with a page in the visitor's language (Chinese by default)."""
+    security_log.install()
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()
+        _log_refusal(exc.status_code)
         return _render(exc.status_code, exc.message)
 
     @app.errorhandler(StaleDataError)
@@ -82,6 +104,10 @@ def register_error_handlers(app: Flask) -> None:
         message = gettext(default) if default else (exc.description or "")
         if exc.code == 400 and getattr(exc, "description", "") and "CSRF" in exc.description:
             message = gettext("表单已过期或缺少安全令牌（CSRF），请刷新页面后重新提交。")
+        if isinstance(exc, CSRFError):
+            security_log.security_event("csrf_failed", "refused", reason=_CSRF_REASONS.get(exc.description, "other"))
+        else:
+            _log_refusal(exc.code or 500)
         return _render(exc.code or 500, message, exc)
 
     @app.errorhandler(Exception)
