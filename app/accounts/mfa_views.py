@@ -10,6 +10,7 @@ from app.accounts.forms import MfaCodeForm, MfaLoginForm, MfaRemoveForm
 from app.accounts.models import User
 from app.accounts.views import MFA_ENROL, MFA_PENDING, account_limit, finish_login, lockout_message
 from app.core.i18n import gettext
+from app.core.security_log import security_event
 from app.core.time import utcnow
 from app.extensions import db
 
@@ -59,6 +60,7 @@ def login_code():
             session.pop(MFA_PENDING, None)
             return finish_login(user)
         g.password_failed = True  # counts against the account's limit, like a wrong password
+        security_event("mfa_failed", "failure", user_id=user.id)
         form.code.errors.append(gettext("验证码不正确或已经用过，请输入验证器应用中当前的验证码。"))
     return render_template("accounts/login_code.html", form=form), (422 if form.errors else 200)
 
@@ -91,9 +93,11 @@ def _remove(user: User):
     if form.validate_on_submit():
         if operations.authenticate(user.username, form.password.data) is None:
             g.password_failed = True
+            security_event("reauth_failed", "failure", user_id=user.id)
             form.password.errors.append(gettext("登录密码不正确。"))
         elif not mfa.verify(mfa.factor(user), form.code.data):
             g.password_failed = True
+            security_event("mfa_failed", "failure", user_id=user.id)
             form.code.errors.append(gettext("验证码不正确或已经用过，请输入验证器应用中当前的验证码。"))
         elif mfa.required(user):
             form.code.errors.append(gettext("您的账号必须使用两步验证，不能关闭。更换手机请联系系统管理员。"))

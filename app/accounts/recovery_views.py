@@ -11,6 +11,7 @@ from wtforms.validators import ValidationError
 from app.accounts import devices, recovery
 from app.accounts.forms import ForgotPasswordForm, ResetPasswordForm, check_guessable
 from app.core.i18n import gettext
+from app.core.security_log import account_ref, security_event
 from app.core.time import utcnow
 from app.extensions import db, limiter
 
@@ -34,6 +35,7 @@ def forgot():
         token = recovery.request_code(form.username.data, form.phone.data, request.remote_addr)
         session[RESET_STATE] = {"token": token, "issued": utcnow().timestamp(), "tries": 0}
         db.session.commit()
+        security_event("reset_requested", "success", account=account_ref(form.username.data))
         # The same words whether or not the account exists and has this phone.
         flash(gettext("如果用户名和手机号码与账号相符，验证码已发送到该手机，%(m)s 分钟内有效。",
                       m=recovery.RESET_CODE_MINUTES), "info")
@@ -64,12 +66,15 @@ def reset():
                 devices.notify_password_changed(row.user, utcnow())
                 db.session.commit()
                 session.pop(RESET_STATE, None)
+                security_event("password_changed", "success", user_id=row.user.id, via="reset")
                 flash(gettext("密码已重设，所有设备上的登录均已退出。请用新密码登录。"), "success")
                 return redirect(url_for("accounts.login"))
             db.session.commit()  # the attempt counts
             state["tries"] = state.get("tries", 0) + 1
             session[RESET_STATE] = state
             stale = utcnow().timestamp() - state.get("issued", 0) > recovery.RESET_CODE_MINUTES * 60
+            security_event("reset_failed", "failure", user_id=row.user.id if row is not None else None,
+                           reason=outcome.value, tries=state["tries"])
             if outcome is recovery.Outcome.wrong_code and not stale and state["tries"] < recovery.RESET_CODE_ATTEMPTS:
                 form.code.errors = [gettext("验证码不正确。")]
             else:

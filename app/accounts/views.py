@@ -16,6 +16,7 @@ from app.accounts.forms import (
 )
 from app.accounts.operations import SessionEnd
 from app.core.i18n import gettext
+from app.core.security_log import account_ref, security_event
 from app.core.time import utcnow
 from app.core.web import safe_local_path
 from app.extensions import db, limiter, login_manager
@@ -41,6 +42,7 @@ def _account_key() -> str:
         name = (session.get(MFA_PENDING) or {}).get("username") or ""
     else:
         name = request.form.get("username") or ""
+    g.limited_account = name  # for the security log's login_locked (hashed there too)
     return hashlib.sha256(name.strip().lower().encode("utf-8")).hexdigest()[:32]
 
 
@@ -80,6 +82,7 @@ def login():
         user = operations.authenticate(form.username.data, form.password.data)
         if user is None:
             g.password_failed = True
+            security_event("login_failed", "failure", account=account_ref(form.username.data))
             form.password.errors.append(gettext("用户名或密码不正确。"))
         elif mfa.factor(user) is not None:  # the password was right; no session until the code is too
             operations.clear_session()
@@ -94,6 +97,7 @@ def finish_login(user):
     """Start the session; a temporary password is spent and a new one chosen first; an account whose role needs a
     second factor it has not enrolled goes to enrol first."""
     operations.start_session(user, request.remote_addr, request.user_agent.string)
+    security_event("login_succeeded", "success", user_id=user.id)
     if user.must_change_password:
         admin_ops.burn_temporary_password(user)
         db.session.commit()
@@ -134,6 +138,7 @@ def choose_password():
         operations.change_password(user, form.password.data, request.remote_addr, request.user_agent.string)
         user.must_change_password = False  # change_password started a fresh session: the flag went with the old one
         db.session.commit()
+        security_event("password_changed", "success", user_id=user.id, via="temporary")
         flash(gettext("新密码已设置，以后请用新密码登录。"), "success")
         return _after_password(user)
     return render_template("accounts/choose_password.html", form=form), (422 if form.errors else 200)
@@ -142,8 +147,10 @@ def choose_password():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    operations.end_session(current_user._get_current_object())
+    user = current_user._get_current_object()
+    operations.end_session(user)
     db.session.commit()
+    security_event("logout", "success", user_id=user.id)
     flash(gettext("您已安全退出。"), "info")
     return redirect(url_for("core.home"))
 
@@ -158,11 +165,13 @@ def change_password():
         user = current_user._get_current_object()
         if operations.authenticate(user.username, form.current.data) is None:
             g.password_failed = True
+            security_event("reauth_failed", "failure", user_id=user.id)
             form.current.errors.append(gettext("当前密码不正确。"))
         else:
             operations.change_password(user, form.password.data, request.remote_addr, request.user_agent.string)
             devices.notify_password_changed(user, utcnow())
             db.session.commit()
+            security_event("password_changed", "success", user_id=user.id, via="change")
             flash(gettext("密码已修改。其他设备上的登录均已退出。"), "success")
             return redirect(url_for("core.dashboard"))
     return render_template("accounts/password.html", form=form), (422 if form.errors else 200)
@@ -193,6 +202,7 @@ def sessions():
     if form.validate_on_submit():
         if operations.authenticate(user.username, form.password.data) is None:
             g.password_failed = True
+            security_event("reauth_failed", "failure", user_id=user.id)
             form.password.errors.append(gettext("登录密码不正确。"))
         else:
             ended = devices.end_devices(user, form.sessions.data)

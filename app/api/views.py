@@ -36,6 +36,7 @@ from app.api.tokens import authenticated_token, hash_token, token_from_header
 from app.cases.evidence import served_as
 from app.cases.models import Case, EvidenceFile
 from app.core.errors import DomainError
+from app.core.security_log import account_ref, security_event
 from app.core.storage import storage
 from app.documents.operations import pdf_download
 from app.extensions import csrf, db, limiter
@@ -112,6 +113,9 @@ def _authenticate():
         return None
     row = authenticated_token(request.headers.get("Authorization"))
     if row is None:
+        presented = token_from_header(request.headers.get("Authorization"))
+        security_event("api_auth_failed", "failure", reason="invalid_token" if presented else "no_token",
+                       credential=account_ref(presented) if presented else None)
         return error_response(401, "A valid bearer token is required (Authorization: Bearer <token>).")
     g.api_token, g.court = row, row.organisation
     db.session.commit()  # keep last_used_at even when the request then fails
