@@ -131,7 +131,8 @@ def stored_name(filename: str | None, mime: str) -> str:
     stem, ext = split_name(filename)
     if ext is not None and ext not in EXTENSIONS[mime]:
         raise DomainError(gettext(NAME_MISMATCH_MESSAGE, ext=ext, kind=TYPE_LABELS[mime]), 422)
-    return f"{clean_stem(stem) or 'evidence'}.{ext or EXTENSIONS[mime][0]}"
+    stem = re.sub(r"\s+", " ", stem).strip(" .")[:150]  # shown escaped in pages; downloads clean it (served_as)
+    return f"{stem or 'evidence'}.{ext or EXTENSIONS[mime][0]}"
 
 
 def served_as(evidence: EvidenceFile) -> tuple[str, str]:

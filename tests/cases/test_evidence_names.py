@@ -140,7 +140,7 @@ def test_stored_rows_are_downloaded_under_their_type_s_extension_on_the_web_and_
 
 @pytest.mark.parametrize(("uploaded", "mime", "stored", "downloaded"), [
     ("C:\\fakepath\\收据.png", "image/png", "收据.png", "收据.png"),            # an old browser's full path
-    ('a"b<c>|d?.png', "image/png", "a_b_c__d_.png", "a_b_c__d_.png"),
+    ('a"b<c>|d?.png', "image/png", 'a"b<c>|d?.png', "a_b_c__d_.png"),                # pages escape; downloads clean
     ("合同\u202e.pdf", "application/pdf", "合同.pdf", "合同.pdf"),                 # bidi override dropped
     ("  借条 .JPG. ", "image/jpeg", "借条.jpg", "借条.jpg"),                      # trailing dots and spaces
     ("a.tar.gz", "application/pdf", None, None),
