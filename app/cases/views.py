@@ -78,7 +78,8 @@ def _parties(form: CaseForm, applicant_user_id: int | None, applicant_name: str,
     return parties
 
 
-def _render_case(case: Case, step_form: StepForm | None = None, failed_action: str | None = None, status: int = 200):
+def _render_case(case: Case, step_form: StepForm | None = None, failed_action: str | None = None, status: int = 200,
+                 evidence_form: EvidenceForm | None = None):
     rules = current_rules()
     step_form = step_form or StepForm(version=case.version)
     actions = funnel.available(case, current_user, rules)
@@ -90,7 +91,7 @@ def _render_case(case: Case, step_form: StepForm | None = None, failed_action: s
         return render_template(
             "cases/view.html", case=case, category=rules.category(case.category),
             actions=actions, blocked=funnel.blocked_for_user(case, current_user, rules),
-            step_form=step_form, failed_action=failed_action, evidence_form=EvidenceForm(),
+            step_form=step_form, failed_action=failed_action, evidence_form=evidence_form or EvidenceForm(),
             events=case.events,  # ordered by seq; the funnel bar and the panels read the same list
         ), status
 
@@ -177,13 +178,21 @@ def upload_evidence(case_id: int):
     if form.validate_on_submit() and form.file.data:
         if replay := idempotency.claim(current_user.id):  # a double submit uploads once
             return replay
-        evidence_ops.add_evidence(case, current_user, form.file.data.filename, form.file.data.read(), storage(),
-                                current_app.config["MAX_EVIDENCE_BYTES"], form.description.data or None)
+        try:
+            evidence_ops.add_evidence(case, current_user, form.file.data.filename, form.file.data.read(), storage(),
+                                    current_app.config["MAX_EVIDENCE_BYTES"], form.description.data or None)
+        except DomainError as refused:  # the case page again, the reason by the file field, the description kept
+            if refused.status_code == 403:
+                raise
+            db.session.rollback()
+            form.file.errors = [*form.file.errors, refused.message]
+            return _render_case(db.session.get(Case, case.id), evidence_form=form, status=refused.status_code)
         idempotency.record(url_for("cases.view_case", case_id=case.id))
         db.session.commit()
         flash(gettext("证据已上传。"), "success")
         return redirect(url_for("cases.view_case", case_id=case.id))
-    raise DomainError(gettext("请选择要上传的文件。"), 422)
+    form.file.errors = [*form.file.errors, gettext("请选择要上传的文件。")]
+    return _render_case(case, evidence_form=form, status=422)
 
 
 @bp.route("/cases/<int:case_id>/evidence/<int:evidence_id>")

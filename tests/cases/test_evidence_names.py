@@ -71,10 +71,17 @@ def test_the_case_page_upload_refuses_a_mismatched_name_too(app, demo, make_web)
     web.login("resident1")
     case_id = litigated_case_ids(app)[0]
     before = _rows(app, case_id)
-    resp = web.post(f"/cases/{case_id}/evidence", {"file": (io.BytesIO(PDF), "notes.html")}, page=f"/cases/{case_id}",
-                    content_type="multipart/form-data")
-    assert resp.status_code == 422 and "文件扩展名（.html）与文件内容（PDF）不符" in resp.get_data(as_text=True)
+    resp = web.post(f"/cases/{case_id}/evidence", {"file": (io.BytesIO(PDF), "notes.html"), "description": "借条原件"},
+                    page=f"/cases/{case_id}", content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "办理记录" in html                      # the case page itself, again
+    assert '<p class="error" id="file-error">文件扩展名（.html）与文件内容（PDF）不符' in html  # by the file field
+    assert 'value="借条原件"' in html                                          # the description is kept
     assert _rows(app, case_id) == before
+    empty = web.post(f"/cases/{case_id}/evidence", {"description": "借条原件"}, page=f"/cases/{case_id}",
+                     content_type="multipart/form-data")
+    assert empty.status_code == 422 and '<p class="error" id="file-error">请选择要上传的文件。</p>' in empty.get_data(
+        as_text=True)
 
 
 @pytest.mark.parametrize(("name", "data", "stored", "downloaded", "mime"), [
