@@ -44,6 +44,25 @@ class Invitation(db.Model):
         return self.answer is None
 
 
+class InvitationCode(db.Model):
+    """A one-time code sent by SMS to the invited party's number on file, so that a resident whose account has
+    another number (or none) proves they hold the invited one (app/mediation/operations.py). As with password reset
+    codes (app/accounts/recovery.py) only an HMAC of the code under the SECRET_KEY is stored, with a salt of its own;
+    a code belongs to the invitation and to the account that asked for it, and the newest one replaces the others."""
+
+    __tablename__ = "invitation_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    salt: Mapped[str] = mapped_column(sa.String(32))
+    code_hmac: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column()  # the right code was typed: the account holds the number
+
+
 class OutboxMessage(db.Model):
     """A message a sender process delivers (`flask outbox send`); never sent from a request."""
 

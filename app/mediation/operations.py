@@ -3,6 +3,8 @@ never commits."""
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -10,14 +12,18 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.accounts.models import Role, User
+from app.accounts.recovery import RESET_CODE_ATTEMPTS, RESET_CODE_MINUTES, Outcome
 from app.cases.models import Case, Stage
 from app.cases.operations import append_event
 from app.cases.signals import case_transitioned
 from app.core.crypto import normalise_phone
+from app.core.i18n import gettext
+from app.core.masking import mask_phone
 from app.core.time import utcnow
 from app.extensions import db
-from app.mediation.models import Invitation, OutboxMessage
+from app.mediation.models import Invitation, InvitationCode, OutboxMessage
 
+log = logging.getLogger(__name__)
 INVITATION_DAYS = 7
 ASSIGN_ACTIONS = ("auto_assign", "assign_mediator")
 
@@ -112,13 +118,16 @@ def usable(inv: Invitation | None, now: datetime | None = None) -> bool:
     return inv is not None and inv.pending and (now or utcnow()) < inv.expires_at
 
 
-# Why an account may not answer an invitation (answer_refusal); the views explain each in words.
+# Why an account may not answer an invitation (answer_refusal); the views explain each in words. A resident whose
+# account has another number (or none) may still answer once they prove they hold the invited one (CODE_PROVES).
 STAFF, OTHER_ACCOUNT, NO_PHONE, OTHER_PHONE = "staff", "other_account", "no_phone", "other_phone"
+CODE_PROVES = (NO_PHONE, OTHER_PHONE)
 
 
 def answer_refusal(inv: Invitation, user: User) -> str | None:
     """Why this user may not answer for the invited party (None: they may). The link alone is not enough: only a
-    resident answers, and when the party has a phone number on file (the SMS went there) the account's must match."""
+    resident answers, and when the party has a phone number on file (the SMS went there) the account's must match,
+    or the resident must have typed a code sent to that number (send_code, check_code)."""
     if user.role != Role.resident:
         return STAFF
     party = inv.party
@@ -127,9 +136,97 @@ def answer_refusal(inv: Invitation, user: User) -> str | None:
     invited = normalise_phone(party.phone or "")
     if not invited:
         return None  # invited by e-mail or in person only: nothing to compare
-    if not normalise_phone(user.phone or ""):
-        return NO_PHONE
-    return None if normalise_phone(user.phone) == invited else OTHER_PHONE
+    own = normalise_phone(user.phone or "")
+    if own == invited or number_proven(inv, user):
+        return None
+    return OTHER_PHONE if own else NO_PHONE
+
+
+def invited_number(inv: Invitation) -> str:
+    """The number the invitation went to, masked (139****9876): never shown whole to whoever holds the link."""
+    return mask_phone(normalise_phone(inv.party.phone or ""))
+
+
+# --- proving the invited number by a code (like a password reset code, app/accounts/recovery.py) ----------------
+CODE_MINUTES, CODE_ATTEMPTS = RESET_CODE_MINUTES, RESET_CODE_ATTEMPTS  # 10 minutes, 5 tries, used once
+CODE_SENDS, CODE_SEND_WINDOW = 3, timedelta(hours=1)  # per invitation, whoever asks: the phone is not an SMS pump
+
+
+def _code_hmac(row: InvitationCode, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    message = f"invitation-code:{row.invitation_id}:{row.user_id}:{row.salt}:{code}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _codes(inv: Invitation, user: User) -> sa.Select:
+    return sa.select(InvitationCode).where(InvitationCode.invitation_id == inv.id, InvitationCode.user_id == user.id)
+
+
+def number_proven(inv: Invitation, user: User) -> bool:
+    """This account typed a right code for this invitation (in this transaction: the answer goes with it)."""
+    return db.session.scalar(sa.select(_codes(inv, user).where(InvitationCode.used_at.is_not(None)).exists())) or False
+
+
+def current_code(inv: Invitation, user: User, now: datetime | None = None) -> InvitationCode | None:
+    """The newest code this account asked for, while it can still be typed (older ones were replaced by it)."""
+    row = db.session.scalar(_codes(inv, user).order_by(InvitationCode.id.desc()).limit(1))
+    return row if row is not None and _usable(row, now) else None
+
+
+def _usable(row: InvitationCode, now: datetime | None = None) -> bool:
+    return row.used_at is None and row.expires_at > (now or utcnow()) and row.attempts < CODE_ATTEMPTS
+
+
+def send_wait(inv: Invitation, now: datetime | None = None) -> timedelta | None:
+    """How long until another code may be sent for this invitation (None: now)."""
+    now = now or utcnow()
+    recent = db.session.scalars(sa.select(InvitationCode.created_at).where(
+        InvitationCode.invitation_id == inv.id, InvitationCode.created_at > now - CODE_SEND_WINDOW)
+        .order_by(InvitationCode.created_at.desc()).limit(CODE_SENDS)).all()
+    if len(recent) < CODE_SENDS:
+        return None
+    return recent[-1] + CODE_SEND_WINDOW - now
+
+
+def send_code(inv: Invitation, user: User, now: datetime | None = None) -> timedelta | None:
+    """Send a 6-digit code by SMS to the party's number on file for this account to type; it replaces the account's
+    older codes. Returns None when sent, or how long to wait when CODE_SENDS went out within CODE_SEND_WINDOW."""
+    now = now or utcnow()
+    # Concurrent requests for one invitation queue behind this lock (PostgreSQL), so the limit holds between them.
+    db.session.execute(sa.select(Invitation.id).where(Invitation.id == inv.id).with_for_update())
+    wait = send_wait(inv, now)
+    if wait is not None:
+        return wait
+    code = f"{secrets.randbelow(10**6):06d}"
+    row = InvitationCode(invitation_id=inv.id, user_id=user.id, salt=secrets.token_hex(16), created_at=now,
+                         expires_at=now + timedelta(minutes=CODE_MINUTES), attempts=0)
+    row.code_hmac = _code_hmac(row, code)
+    db.session.add(row)
+    case = inv.case
+    queue("sms", inv.party.phone, gettext("【解纷】调解邀请验证码"),
+          gettext("【解纷】您正在答复调解邀请（%(title)s），验证码 %(code)s，%(minutes)s 分钟内有效。"
+                  "如非本人操作，请忽略本短信；工作人员不会向您索要验证码，请勿告诉他人。",
+                  title=case.title, code=code, minutes=CODE_MINUTES), case)
+    db.session.flush()
+    log.info("invitation %s: code sent to the party's number for user %s", inv.id, user.id)
+    return None
+
+
+def check_code(inv: Invitation, user: User, code: str, now: datetime | None = None) -> Outcome:
+    """Check a typed code against this account's newest one; a right code is used up and proves the number (the
+    caller answers in the same transaction). A wrong one counts against CODE_ATTEMPTS."""
+    now = now or utcnow()
+    row = db.session.scalar(_codes(inv, user).order_by(InvitationCode.id.desc()).limit(1))
+    if row is None or not _usable(row, now):
+        return Outcome.no_longer_valid
+    if not hmac.compare_digest(row.code_hmac, _code_hmac(row, (code or "").strip())):
+        row.attempts += 1
+        db.session.flush()
+        return Outcome.wrong_code if row.attempts < CODE_ATTEMPTS else Outcome.no_longer_valid
+    row.used_at = now
+    db.session.flush()
+    log.info("invitation %s: the party's number proven by user %s", inv.id, user.id)
+    return Outcome.done
 
 
 def accept(inv: Invitation, user: User) -> None:

@@ -1,14 +1,17 @@
 """Mediator inbox, organisation board, the manual assignment page, and the respondent's invitation (token-only)."""
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.accounts.models import Role, User
+from app.accounts.recovery import Outcome
 from app.cases import operations
 from app.cases.assignment import case_snapshot, current_engine, mediator_snapshots
 from app.cases.forms import StepForm
@@ -16,9 +19,9 @@ from app.cases.models import Case, CaseStatus, Stage
 from app.cases.operations import mediators_for
 from app.cases.rules import current_rules
 from app.cases.views import load_case
-from app.core.crypto import normalise_phone
 from app.core.errors import DomainError, TransitionRefused
 from app.core.i18n import gettext, lazy_gettext
+from app.core.security_log import security_event
 from app.extensions import db
 from app.mediation import deadlines
 from app.mediation import (
@@ -115,6 +118,18 @@ class AnswerForm(FlaskForm):
         Optional(), Length(max=2000, message=lazy_gettext("最多 2000 字。"))])
 
 
+class CodeAnswerForm(AnswerForm):
+    """The answer of a resident whose account has another number: with the code sent to the invited one."""
+    code = StringField(lazy_gettext("短信验证码"), validators=[
+        DataRequired(lazy_gettext("请输入短信中的 6 位验证码。")),
+        Regexp(r"^\s*\d{6}\s*$", message=lazy_gettext("验证码是 6 位数字。"))],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7})
+
+
+class SendCodeForm(FlaskForm):
+    """Only the CSRF token: the code always goes to the number on file, never to one typed here."""
+
+
 def _gone():
     return render_template("mediation/invitation_gone.html"), 410
 
@@ -129,9 +144,27 @@ def _open_invitation(token: str):
 
 def _refused(inv, why: str):
     """A page saying why this account cannot answer, and what to do; the invitation stays open (403)."""
-    party_phone = normalise_phone(inv.party.phone or "")
-    return render_template("mediation/invitation_refused.html", why=why, phone_tail=party_phone[-4:],
-                           own_phone=current_user.masked_phone), 403
+    return render_template("mediation/invitation_refused.html", why=why), 403
+
+
+def _code_page(inv, token: str, why: str, form: CodeAnswerForm | None = None, send_error: str | None = None,
+               status: int = 200):
+    """The offer to prove the invited number by a code, and the answer with it. Shows only what the invitation SMS
+    said (the dispute's title, the applicant's name), never the claim, until the code is right."""
+    case = inv.case
+    applicant = case.applicants[0].name if case.applicants else case.filed_by.display_name
+    user = current_user._get_current_object()
+    return render_template("mediation/invitation_code.html", inv=inv, case=case, applicant=applicant, token=token,
+                           why=why, number=invitations.invited_number(inv), own_phone=user.masked_phone,
+                           code_sent=invitations.current_code(inv, user) is not None,
+                           minutes=invitations.CODE_MINUTES, form=form or CodeAnswerForm(),
+                           send_form=SendCodeForm(), send_error=send_error), status
+
+
+def _not_the_applicant_side(inv) -> None:
+    """The applicant's side never answers its own invitation (403)."""
+    if inv.case.is_applicant_side(current_user):
+        abort(403)
 
 
 @bp.route("/invitations/<token>")
@@ -141,14 +174,45 @@ def invitation(token: str):
         return _gone()
     if not current_user.is_authenticated:
         return render_template("mediation/invitation_login.html", next=request.path, by_sms=bool(inv.party.phone))
-    if inv.case.is_applicant_side(current_user):
-        abort(403)
-    if why := invitations.answer_refusal(inv, current_user):
+    _not_the_applicant_side(inv)
+    why = invitations.answer_refusal(inv, current_user)
+    if why in invitations.CODE_PROVES:
+        return _code_page(inv, token, why)
+    if why:
         return _refused(inv, why)
     case = inv.case
     applicant = case.applicants[0] if case.applicants else None
     return render_template("mediation/invitation.html", inv=inv, case=case, applicant=applicant,
                            token=token, form=AnswerForm())
+
+
+@bp.route("/invitations/<token>/code", methods=["POST"])
+def send_invitation_code(token: str):
+    """Send a code to the invited number on file, at most CODE_SENDS per invitation within CODE_SEND_WINDOW."""
+    inv = _open_invitation(token)
+    if inv is None:
+        return _gone()
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login", next=url_for("mediation.invitation", token=token)))
+    _not_the_applicant_side(inv)
+    why = invitations.answer_refusal(inv, current_user)
+    if why not in invitations.CODE_PROVES:  # may answer already, or never may: the page says which
+        return _refused(inv, why) if why else redirect(url_for("mediation.invitation", token=token))
+    if not SendCodeForm().validate_on_submit():
+        abort(400)
+    wait = invitations.send_code(inv, current_user._get_current_object())
+    if wait is not None:
+        db.session.rollback()
+        security_event("rate_limited", "refused", scope="invitation-code",
+                       limit=f"{invitations.CODE_SENDS}/hour")
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        return _code_page(inv, token, why, status=429, send_error=gettext(
+            "验证码发送次数过多（每小时最多 %(n)s 次），请 %(minutes)s 分钟后再试。",
+            n=invitations.CODE_SENDS, minutes=minutes))
+    db.session.commit()
+    flash(gettext("验证码已发送到 %(number)s，%(minutes)s 分钟内有效。", number=invitations.invited_number(inv),
+                  minutes=invitations.CODE_MINUTES), "info")
+    return redirect(url_for("mediation.invitation", token=token))
 
 
 def _answer(token: str, accepted: bool):
@@ -157,16 +221,28 @@ def _answer(token: str, accepted: bool):
         return _gone()
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login", next=url_for("mediation.invitation", token=token)))
-    if inv.case.is_applicant_side(current_user):
-        abort(403)
-    if why := invitations.answer_refusal(inv, current_user):  # before anything is bound or used up
-        return _refused(inv, why)
-    form = AnswerForm()
-    if not form.validate_on_submit():
-        case = inv.case
-        return render_template("mediation/invitation.html", inv=inv, case=case, token=token, form=form,
-                               applicant=case.applicants[0] if case.applicants else None), 422
+    _not_the_applicant_side(inv)
     user = current_user._get_current_object()
+    why = invitations.answer_refusal(inv, user)  # before anything is bound or used up
+    if why in invitations.CODE_PROVES:
+        form = CodeAnswerForm()
+        if not form.validate_on_submit():
+            return _code_page(inv, token, why, form, status=422)
+        outcome = invitations.check_code(inv, user, form.code.data)
+        if outcome is not Outcome.done:
+            db.session.commit()  # the wrong try counts
+            form.code.errors = [gettext("验证码不正确，请核对短信后重新输入。") if outcome is Outcome.wrong_code else
+                                gettext("验证码已失效（超过 %(m)s 分钟、已使用、已重新获取或输错次数过多），请重新获取。",
+                                        m=invitations.CODE_MINUTES)]
+            return _code_page(inv, token, why, form, status=422)
+    elif why:
+        return _refused(inv, why)
+    else:
+        form = AnswerForm()
+        if not form.validate_on_submit():
+            case = inv.case
+            return render_template("mediation/invitation.html", inv=inv, case=case, token=token, form=form,
+                                   applicant=case.applicants[0] if case.applicants else None), 422
     if accepted:
         invitations.accept(inv, user)
         db.session.commit()

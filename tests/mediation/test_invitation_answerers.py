@@ -1,6 +1,6 @@
 """Who may answer an invitation: the link alone is not enough. Staff never answer for a party (403); when the party
-has a phone number on file, only a resident whose account has that number may answer, and a refusal leaves the
-invitation open for the right person."""
+has a phone number on file, only a resident whose account has that number may answer at once, any other resident
+after typing a code sent to it; a refusal leaves the invitation open for the right person."""
 from __future__ import annotations
 
 import pytest
@@ -51,7 +51,9 @@ def test_staff_cannot_answer_an_invitation_and_it_stays_open(app, demo, make_web
 
 
 @pytest.mark.parametrize("phone", ["13800001111", None])
-def test_a_resident_whose_account_has_another_number_is_told_why_and_binds_nothing(app, demo, make_web, phone):
+def test_a_resident_whose_account_has_another_number_is_offered_a_code_and_binds_nothing_without_it(
+        app, demo, make_web, phone):
+    """The full walk through the code is tests/mediation/test_invitation_code.py."""
     _, case_id = _case_in_mediation(app, make_web)
     token = _token(app, case_id)
     invited_phone_on_account(app, phone=phone)
@@ -59,12 +61,13 @@ def test_a_resident_whose_account_has_another_number_is_told_why_and_binds_nothi
     other.login("resident2")
     page = other.get(f"/invitations/{token}")
     html = page.get_data(as_text=True)
-    assert page.status_code == 403 and "尾号为 9876 的手机号码" in html and "此邀请链接仍然有效" in html
-    assert "13905539876" not in html and "139****9876" not in html and "楼上卫生间漏水" not in html
+    assert page.status_code == 200 and "139****9876" in html and "发送验证码" in html
+    assert "13905539876" not in html and "楼上卫生间漏水" not in html  # neither the whole number nor the claim
     assert ("138****1111" in html) if phone else ("没有绑定手机号码" in html)
+    assert "更正" not in html and "重新发送邀请" not in html  # no advice to change the account's number
     resp = other.post(f"/invitations/{token}/accept")
-    assert resp.status_code == 403 and "尾号为 9876 的手机号码" in resp.get_data(as_text=True)
-    assert other.post(f"/invitations/{token}/decline", {"reason": "不是我"}).status_code == 403
+    assert resp.status_code == 422 and "请输入短信中的 6 位验证码" in resp.get_data(as_text=True)
+    assert other.post(f"/invitations/{token}/decline", {"reason": "不是我"}).status_code == 422
     assert _invitation(app, case_id) == (None, None)
     assert other.get(f"/cases/{case_id}").status_code == 404
     assert "楼上漏水殃及我家天花板" not in other.get("/my/cases").get_data(as_text=True)
