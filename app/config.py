@@ -122,6 +122,8 @@ class Config:
     # Password reset codes by SMS (app/accounts/recovery.py): per account asked for, and per IP, whatever the answer.
     RESET_ACCOUNT_RATE_LIMIT = os.environ.get("RESET_ACCOUNT_RATE_LIMIT", "3/hour")
     RESET_IP_RATE_LIMIT = os.environ.get("RESET_IP_RATE_LIMIT", "10/hour")
+    # New accounts per IP (each costs a password hash and zxcvbn; nothing confirms the phone yet).
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20/hour")
     # The court API (app/api/), per bearer token: generous for a filing system's batch, a stop for a runaway loop
     # or a leaked token (tokens do not expire).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")
@@ -167,6 +169,7 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     CONSULT_RATE_LIMIT = "100000/minute"
     RESET_IP_RATE_LIMIT = "100000/hour"  # every test comes from 127.0.0.1; the per-account limit stays
+    REGISTER_RATE_LIMIT = "100000/hour"  # tests/accounts/test_register_limit.py lowers it for its own address
     API_RATE_LIMIT = "100000/minute"     # tests/api/test_api_rate_limit.py lowers it for its own tokens
     TRUSTED_PROXIES = 0                  # whatever the environment says: tests that need a proxy make their own app
 

@@ -58,6 +58,7 @@ def _after_login():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))
@@ -226,6 +227,11 @@ def too_many_attempts(exc):
     message = lockout_message()
     if request.endpoint == "accounts.change_password":
         form, template, field = PasswordChangeForm(), "accounts/password.html", "current"
+    elif request.endpoint == "accounts.register":  # what was typed stays (but the passwords)
+        form = RegisterForm()
+        form.username.errors = [gettext("同一网络注册的账号太多了，请 %(m)s 分钟后再试。您填写的内容已保留。",
+                                        m=_register_wait_minutes())]
+        return render_template("accounts/register.html", form=form), 429
     elif request.endpoint == "accounts.sessions":
         form, listed = _devices_form(current_user._get_current_object())
         form.password.errors = [message]
@@ -234,6 +240,12 @@ def too_many_attempts(exc):
         form, template, field = LoginForm(), "accounts/login.html", "password"
     getattr(form, field).errors = [message]
     return render_template(template, form=form), 429
+
+
+def _register_wait_minutes() -> int:
+    from limits import parse
+
+    return max(1, round(parse(current_app.config["REGISTER_RATE_LIMIT"]).get_expiry() / 60))
 
 
 def _login_prompt() -> str:
