@@ -13,7 +13,7 @@ import os
 import random
 import time
 
-from flask import current_app, session
+from flask import current_app, request, session
 from flask_login import current_user
 from flask_socketio import emit, join_room
 
@@ -22,6 +22,7 @@ from app.core.i18n import gettext
 from app.extensions import db, socketio
 from app.mediation import offers as offer_ops
 from app.mediation import room as ops
+from app.mediation import room_rate
 from app.mediation.room_models import Offer, caucus_room
 
 NS = "/room"
@@ -84,12 +85,18 @@ def _refused(exc: ops.RoomError) -> dict:
 Outgoing = list[tuple[str, dict, str]]  # (event, payload, Socket.IO room): sent after the commit
 
 
-def handler(fn):
+def _too_fast() -> dict:
+    return {"ok": False, "error": gettext("发送太频繁了，请稍等几秒再发。"), "status": 429}
+
+
+def handler(fn, kind: str = "chat"):
     """Load the case of this connection, refuse non-participants, turn RoomErrors into an ack. The handler returns
     (ack, outgoing) with every payload already built: after the commit the ORM objects are expired, and reading
-    them again would cost a query each."""
+    them again would cost a query each. A connection sending faster than room_rate allows is refused first."""
     @functools.wraps(fn)
     def wrapper(data=None):
+        if not room_rate.allow(request.sid, kind):
+            return _too_fast()
         case = _case()
         user = _user(case) if case is not None else None
         if case is None or user is None:
@@ -156,6 +163,7 @@ def on_connect(auth=None):
 
 @socketio.on("disconnect", namespace=NS)
 def on_disconnect(reason=None):
+    room_rate.forget(request.sid)
     seat = session.get("room_seat")
     if seat:
         emit("presence", {"user_id": seat["user_id"], "online": False},
@@ -166,6 +174,8 @@ def on_disconnect(reason=None):
 def on_send(data=None):
     """The hot path (every chat message): posted from the connection's seat with one query for the room's state,
     instead of loading the case and its parties."""
+    if not room_rate.allow(request.sid):
+        return _too_fast()
     seat = _seat()
     if seat is None:
         return {"ok": False, "error": gettext("您不是本案的参与人，或登录已过期，请刷新页面。"), "status": 403}
@@ -250,7 +260,7 @@ def on_withdraw(case, user, data):
 
 
 @socketio.on("signal", namespace=NS)
-@handler
+@functools.partial(handler, kind="signal")
 def on_signal(case, user, data):
     """WebRTC signalling (offer/answer/ICE candidates), relayed to one participant. Between two parties only while
     the joint room is open: after a safety flag, calls are only between the mediator and one party."""

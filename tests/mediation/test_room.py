@@ -219,3 +219,21 @@ def test_script_in_a_message_is_stored_as_text(app, room_case):
     clients, _ = joined(app, webs, case_id)
     ack = clients["applicant"].emit("send", {"body": "<script>alert(1)</script>{{ 7*7 }}"}, namespace=NS, callback=True)
     assert ack["message"]["body"] == "<script>alert(1)</script>{{ 7*7 }}"
+
+
+def test_a_connection_sending_too_fast_is_slowed_down_and_nothing_extra_is_stored(app, room_case, monkeypatch):
+    monkeypatch.setitem(app.config, "ROOM_EVENT_BURST", 5)
+    monkeypatch.setitem(app.config, "ROOM_EVENTS_PER_SECOND", 0.001)
+    case_id, webs = room_case
+    clients, _ = joined(app, webs, case_id)
+    acks = [clients["applicant"].emit("send", {"body": f"刷屏{i}", "client_id": f"f{i}"}, namespace=NS, callback=True)
+            for i in range(8)]
+    assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3
+    assert acks[-1] == {"ok": False, "error": "发送太频繁了，请稍等几秒再发。", "status": 429}
+    moved = clients["applicant"].emit("flag", {}, namespace=NS, callback=True)   # every event shares the budget
+    assert moved["status"] == 429
+    assert clients["mediator"].emit("send", {"room": "joint", "body": "请大家慢一点"}, namespace=NS,
+                                    callback=True)["ok"]                        # per connection: others go on
+    with app.app_context():
+        stored = db.session.scalars(sa.select(RoomMessage.body).where(RoomMessage.case_id == case_id)).all()
+        assert sorted(stored) == sorted([f"刷屏{i}" for i in range(5)] + ["请大家慢一点"])
