@@ -199,7 +199,7 @@ def action_label(action: str) -> str:
 # --- a resident at the counter ---------------------------------------------------------------------------------
 
 
-ELSEWHERE = ("该居民的纠纷由其他调解组织处理。为保护其案件信息，请居民带身份证到正在处理其纠纷的调解组织办理。")
+ELSEWHERE = N_("该居民的纠纷由其他调解组织处理。为保护其案件信息，请居民带身份证到正在处理其纠纷的调解组织办理。")
 
 
 def handled_elsewhere(user: User, admin: User) -> bool:
