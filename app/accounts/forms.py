@@ -158,7 +158,8 @@ class ChooseNewPasswordForm(NewPasswordForm):
 
     def validate_password(self, field) -> None:
         user = current_user
-        check_guessable(field, user.username, user.display_name, user.phone, user.email)
+        context = (user.username, user.display_name, user.phone, user.email) if user.is_authenticated else ()
+        check_guessable(field, *context)
 
 
 # --- the organisation admin's pages (app/accounts/admin_views.py) ---------------------------------------------------
