@@ -189,12 +189,9 @@ def invitation(token: str):
 @bp.route("/invitations/<token>/code", methods=["POST"])
 def send_invitation_code(token: str):
     """Send a code to the invited number on file, at most CODE_SENDS per invitation within CODE_SEND_WINDOW."""
-    inv = _open_invitation(token)
-    if inv is None:
-        return _gone()
-    if not current_user.is_authenticated:
-        return redirect(url_for("accounts.login", next=url_for("mediation.invitation", token=token)))
-    _not_the_applicant_side(inv)
+    inv, stop = _posted_to(token)
+    if stop is not None:
+        return stop
     why = invitations.answer_refusal(inv, current_user)
     if why not in invitations.CODE_PROVES:  # may answer already, or never may: the page says which
         return _refused(inv, why) if why else redirect(url_for("mediation.invitation", token=token))
@@ -215,13 +212,22 @@ def send_invitation_code(token: str):
     return redirect(url_for("mediation.invitation", token=token))
 
 
-def _answer(token: str, accepted: bool):
+def _posted_to(token: str):
+    """(the open invitation, None) for a POST from someone on the invited side; else (None or it, the answer to
+    give instead): gone, or the login that comes back to the invitation (403 for the applicant's side)."""
     inv = _open_invitation(token)
     if inv is None:
-        return _gone()
+        return None, _gone()
     if not current_user.is_authenticated:
-        return redirect(url_for("accounts.login", next=url_for("mediation.invitation", token=token)))
+        return inv, redirect(url_for("accounts.login", next=url_for("mediation.invitation", token=token)))
     _not_the_applicant_side(inv)
+    return inv, None
+
+
+def _answer(token: str, accepted: bool):
+    inv, stop = _posted_to(token)
+    if stop is not None:
+        return stop
     user = current_user._get_current_object()
     why = invitations.answer_refusal(inv, user)  # before anything is bound or used up
     if why in invitations.CODE_PROVES:
