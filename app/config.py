@@ -122,11 +122,16 @@ class Config:
     # Password reset codes by SMS (app/accounts/recovery.py): per account asked for, and per IP, whatever the answer.
     RESET_ACCOUNT_RATE_LIMIT = os.environ.get("RESET_ACCOUNT_RATE_LIMIT", "3/hour")
     RESET_IP_RATE_LIMIT = os.environ.get("RESET_IP_RATE_LIMIT", "10/hour")
+    # Hours a temporary password given at the counter (/org/assisted-reset) works; after that, a login with it is
+    # refused and the resident must come back.
+    TEMP_PASSWORD_HOURS = int(os.environ.get("TEMP_PASSWORD_HOURS", "24"))
     # New accounts per IP (each costs a password hash and zxcvbn; nothing confirms the phone yet).
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20/hour")
     # The court API (app/api/), per bearer token: generous for a filing system's batch, a stop for a runaway loop
-    # or a leaked token (tokens do not expire).
+    # or a leaked token.
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")
+    # Days a court API token works after `flask api-tokens issue` or `rotate` (each takes --days for another span).
+    API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "90"))
     RATELIMIT_HEADERS_ENABLED = True
     # A moving window: "5 in any 60 seconds", not "5 per clock minute" (which lets 10 through across a boundary).
     RATELIMIT_STRATEGY = "moving-window"

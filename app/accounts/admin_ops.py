@@ -1,9 +1,11 @@
 """What an organisation admin does to accounts from the web (the web side of `flask users`, app/accounts/cli.py):
 stop, restart, end the sessions of, or reset the second factor of the staff of their own organisation; and give a
-resident who came to the counter with an identity document a one-time temporary password. Never commits.
+resident who came to the counter with an identity document a one-time temporary password that expires after
+TEMP_PASSWORD_HOURS. The same changes for `flask users` (act_from_cli). Never commits.
 
-Every action appends an AccountEvent (who, to whom, why, from where) at the end of one hash chain, and the person
-affected is told in the app (and by SMS for a password reset, so a reset nobody asked for is noticed at once)."""
+Every action, from the web or the CLI, appends an AccountEvent (who, to whom, why, from where) at the end of one hash
+chain, and the person affected is told in the app (and by SMS for a password reset, so a reset nobody asked for is
+noticed at once)."""
 from __future__ import annotations
 
 import secrets
@@ -17,12 +19,15 @@ from sqlalchemy.orm import joinedload
 from app.accounts import mfa
 from app.accounts.models import (
     ACCOUNT_EVENT_HASHED,
+    ACCOUNT_EVENT_HASHED_WHEN_SET,
+    CLI_ACTOR_ROLE,
     AccountEvent,
     PasswordReset,
     Role,
     TotpFactor,
     User,
     UserSession,
+    account_event_payload,
 )
 from app.accounts.operations import SessionEnd, count_and_end_sessions, hash_password
 from app.core.audit import GENESIS, chain_hash
@@ -113,6 +118,36 @@ def act_on_staff(admin: User, target: User, action: str, reason: str, ip: str | 
     """Do `action` (STAFF_ACTIONS) to a staff member of the admin's organisation, record it and tell them."""
     if target.id == admin.id:
         raise DomainError(gettext("不能对自己的账号执行此操作。如需停用或重置，请联系本组织的其他管理员或系统管理员。"), 403)
+    ended = change_account(target, action)
+    event = record(admin, target, action, reason, ip, sessions_ended=ended)
+    _notify_staff(target, action, reason)
+    return event
+
+
+def act_from_cli(target: User, action: str, reason: str, os_user: str) -> AccountEvent:
+    """`flask users ...` on the server: the same change, event (actor: the CLI and its OS user) and message."""
+    ended = change_account(target, action)
+    event = record(None, target, action, reason, None, sessions_ended=ended, os_user=os_user)
+    _notify_staff(target, action, reason)
+    return event
+
+
+def end_everyones_sessions(reason: str, os_user: str) -> list[AccountEvent]:
+    """`flask users end-sessions --all`: every open session ends; one event and one message per person who had one."""
+    open_ones = (sa.select(UserSession.user_id, sa.func.count()).where(UserSession.ended_at.is_(None))
+                 .group_by(UserSession.user_id).order_by(UserSession.user_id))
+    counts = dict(db.session.execute(open_ones).all())
+    count_and_end_sessions(reason=SessionEnd.ended_by_admin)  # every one, even a session that opened meanwhile
+    events = []
+    for user in db.session.scalars(sa.select(User).where(User.id.in_(list(counts))).order_by(User.id)):
+        events.append(record(None, user, "end_sessions", reason, None, sessions_ended=counts[user.id], os_user=os_user))
+        _notify_staff(user, "end_sessions", reason)
+    return events
+
+
+def change_account(target: User, action: str) -> int:
+    """The change itself, for the web and the CLI alike (a 409 when there is nothing to change): the number of
+    sessions it ended."""
     ended = 0
     if action == "deactivate":
         if not target.active:
@@ -130,9 +165,7 @@ def act_on_staff(admin: User, target: User, action: str, reason: str, ip: str | 
             raise DomainError(gettext("该人员没有开启两步验证，无需重置。"), 409)
     else:
         raise DomainError(gettext("不支持此操作方式。"), 400)
-    event = record(admin, target, action, reason, ip, sessions_ended=ended)
-    _notify_staff(target, action, reason)
-    return event
+    return ended
 
 
 def _notify_staff(target: User, action: str, reason: str) -> None:
@@ -149,19 +182,23 @@ def _notify_staff(target: User, action: str, reason: str) -> None:
     queue("in_app", str(target.id), gettext(ACTION_LABELS[action]), gettext(bodies[action], reason=reason))
 
 
-def record(actor: User, target: User, action: str, reason: str, ip: str | None, *, id_checked: bool = False,
-           sessions_ended: int = 0) -> AccountEvent:
-    """Append one account event at the end of the chain and flush it (the lock lasts until the caller's commit)."""
+def record(actor: User | None, target: User, action: str, reason: str, ip: str | None, *, id_checked: bool = False,
+           sessions_ended: int = 0, os_user: str | None = None) -> AccountEvent:
+    """Append one account event at the end of the chain and flush it (the lock lasts until the caller's commit).
+    No actor: the CLI, run on the server by the operating-system user `os_user`."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     else:  # a write that changes nothing takes SQLite's write lock now (see reveal_chain._lock_tail)
         conn.execute(sa.text("UPDATE account_events SET id = id WHERE 0 = 1"))
     tail = db.session.scalar(sa.select(AccountEvent.hash).order_by(AccountEvent.id.desc()).limit(1))
-    event = AccountEvent(actor_id=actor.id, actor_role=actor.role.value, target_id=target.id,
-                         organisation_id=actor.organisation_id, action=action, reason=reason.strip()[:500],
-                         id_checked=id_checked, sessions_ended=sessions_ended, ip=(ip or None) and ip[:45],
-                         created_at=utcnow(), prev_hash=tail or GENESIS)
+    event = AccountEvent(actor_id=actor.id if actor else None,
+                         actor_role=actor.role.value if actor else CLI_ACTOR_ROLE,
+                         actor_os_user=None if actor else (os_user or "unknown")[:64],
+                         target_id=target.id, organisation_id=actor.organisation_id if actor else None,
+                         action=action, reason=reason.strip()[:500], id_checked=id_checked,
+                         sessions_ended=sessions_ended, ip=(ip or None) and ip[:45], created_at=utcnow(),
+                         prev_hash=tail or GENESIS)
     event.hash = chain_hash(event.prev_hash, event.payload())
     db.session.add(event)
     db.session.flush()
@@ -170,15 +207,15 @@ def record(actor: User, target: User, action: str, reason: str, ip: str | None, 
 
 def verify_chain() -> tuple[int, str | None]:
     """Check the account events' chain in id order: (events checked, the first broken link or None)."""
-    columns = [AccountEvent.id, *(getattr(AccountEvent, n) for n in ACCOUNT_EVENT_HASHED),
-               AccountEvent.prev_hash, AccountEvent.hash]
+    names = ACCOUNT_EVENT_HASHED + ACCOUNT_EVENT_HASHED_WHEN_SET
+    columns = [AccountEvent.id, *(getattr(AccountEvent, n) for n in names), AccountEvent.prev_hash, AccountEvent.hash]
     checked, prev_hash = 0, GENESIS
     rows = db.session.execute(sa.select(*columns).order_by(AccountEvent.id).execution_options(yield_per=5000))
     with rows:  # a server-side cursor on PostgreSQL: closed even when a broken link ends the loop early
         for row in rows:
             if row.prev_hash != prev_hash:
                 return checked, f"account event id {row.id}: prev_hash does not match the event before it"
-            if chain_hash(row.prev_hash, {n: getattr(row, n) for n in ACCOUNT_EVENT_HASHED}) != row.hash:
+            if chain_hash(row.prev_hash, account_event_payload({n: getattr(row, n) for n in names})) != row.hash:
                 return checked, f"account event id {row.id}: content does not match its hash (altered)"
             prev_hash, checked = row.hash, checked + 1
     return checked, None
@@ -256,13 +293,15 @@ def temporary_password() -> str:
 
 
 def assisted_reset(admin: User, resident: User, reason: str, ip: str | None) -> str:
-    """Give the resident a temporary password (returned, to be shown once): every session and pending SMS code ends;
-    the next login must choose a new password first. Recorded, and announced in the app and by SMS."""
+    """Give the resident a temporary password (returned, to be shown once) that works for TEMP_PASSWORD_HOURS: every
+    session and pending SMS code ends; the next login must choose a new password first. Recorded, and announced in
+    the app and by SMS."""
     if (refusal := reset_refusal(resident, admin)) is not None:
         raise DomainError(refusal, 403)
     password = temporary_password()
     resident.password_hash = hash_password(password)
     resident.must_change_password = True
+    resident.temp_password_expires_at = utcnow() + timedelta(hours=current_app.config["TEMP_PASSWORD_HOURS"])
     ended = count_and_end_sessions(UserSession.user_id == resident.id, reason=SessionEnd.password_changed)
     db.session.execute(sa.update(PasswordReset).where(PasswordReset.user_id == resident.id,
                                                       PasswordReset.used_at.is_(None))
@@ -287,3 +326,11 @@ def burn_temporary_password(user: User) -> None:
     """At the login with a temporary password: it stops working now (it works once); the user must choose a new
     password in this session (accounts.choose_password)."""
     user.password_hash = hash_password(secrets.token_urlsafe(32))
+
+
+def temporary_password_expired(user: User) -> bool:
+    """The password just checked is a temporary one past its expiry (asked only after the password was right, so the
+    answer tells nothing to someone who does not know it). Without a recorded expiry it counts as expired."""
+    if not user.must_change_password:
+        return False
+    return user.temp_password_expires_at is None or user.temp_password_expires_at <= utcnow()

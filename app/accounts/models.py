@@ -85,6 +85,8 @@ class User(UserMixin, db.Model):
     # Set when an organisation admin gave the resident a temporary password at the counter (app/accounts/admin_ops.py):
     # the next login burns it and asks for a new password before any other page.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # When that temporary password stops working (TEMP_PASSWORD_HOURS after it was given); None without one.
+    temp_password_expires_at: Mapped[datetime | None] = mapped_column()
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     mediator_profile: Mapped[MediatorProfile | None] = relationship(back_populates="user")
@@ -205,11 +207,24 @@ class MfaRecoveryCode(db.Model):
 # What an account event's hash covers: every column it is written with except its id (as PiiReveal's HASHED).
 ACCOUNT_EVENT_HASHED = ("actor_id", "actor_role", "target_id", "organisation_id", "action", "reason",
                         "id_checked", "sessions_ended", "ip", "created_at")
+# Covered too, but only when set: the events written before the column existed keep the hashes they were given.
+ACCOUNT_EVENT_HASHED_WHEN_SET = ("actor_os_user",)
+CLI_ACTOR_ROLE = "cli"  # actor_role of an event written by `flask users` on the server (no actor_id)
+
+
+def account_event_payload(values: dict) -> dict:
+    """The hashed content of an account event from its column values (ACCOUNT_EVENT_HASHED, and the
+    ACCOUNT_EVENT_HASHED_WHEN_SET ones that are not None)."""
+    payload = {name: values[name] for name in ACCOUNT_EVENT_HASHED}
+    payload.update((name, values[name]) for name in ACCOUNT_EVENT_HASHED_WHEN_SET if values[name] is not None)
+    return payload
 
 
 class AccountEvent(db.Model):
-    """What an organisation admin did to an account from the web (app/accounts/admin_ops.py): stop or restart it,
-    end its sessions, reset its second factor, give a resident a temporary password. Who, to whom, why, from where.
+    """What an organisation admin did to an account from the web (app/accounts/admin_ops.py), or the system
+    administrator with `flask users` on the server (app/accounts/cli.py: no actor_id, actor_role 'cli', the OS user in
+    actor_os_user): stop or restart it, end its sessions, reset its second factor, give a resident a temporary
+    password. Who, to whom, why, from where.
 
     Append-only and hash-chained in id order like the PII reveal log (app/core/audit.py): `hash` = sha256(`prev_hash`
     || canonical JSON of ACCOUNT_EVENT_HASHED); `flask audit verify` checks it. No foreign key on target_id's
@@ -218,8 +233,9 @@ class AccountEvent(db.Model):
     __tablename__ = "account_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    actor_role: Mapped[str] = mapped_column(sa.String(20))  # the actor's role at the time
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)  # None: the CLI
+    actor_role: Mapped[str] = mapped_column(sa.String(20))  # the actor's role at the time, or CLI_ACTOR_ROLE
+    actor_os_user: Mapped[str | None] = mapped_column(sa.String(64))  # the CLI's operating-system user
     target_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(index=True)  # the actor's organisation at the time
     action: Mapped[str] = mapped_column(sa.String(20))
@@ -231,12 +247,17 @@ class AccountEvent(db.Model):
     prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # unique: the chain cannot fork
     hash: Mapped[str] = mapped_column(sa.String(64))
 
-    actor: Mapped[User] = relationship(foreign_keys=[actor_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     target: Mapped[User] = relationship(foreign_keys=[target_id])
 
-    __table_args__ = (sa.CheckConstraint(
-        "action IN ('deactivate', 'activate', 'end_sessions', 'reset_mfa', 'assisted_reset')", name="action"),)
+    __table_args__ = (
+        sa.CheckConstraint("action IN ('deactivate', 'activate', 'end_sessions', 'reset_mfa', 'assisted_reset')",
+                           name="action"),
+        sa.CheckConstraint("actor_id IS NOT NULL OR (actor_role = 'cli' AND actor_os_user IS NOT NULL)",
+                           name="actor_known"),
+    )
 
     def payload(self) -> dict:
-        """The hashed content (ACCOUNT_EVENT_HASHED columns)."""
-        return {name: getattr(self, name) for name in ACCOUNT_EVENT_HASHED}
+        """The hashed content (account_event_payload)."""
+        return account_event_payload({name: getattr(self, name)
+                                      for name in ACCOUNT_EVENT_HASHED + ACCOUNT_EVENT_HASHED_WHEN_SET})

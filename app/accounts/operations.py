@@ -117,6 +117,13 @@ def change_password(user: User, new_password: str, ip_address: str | None, user_
     start_session(user, ip_address, user_agent)
 
 
+def forget_temporary_password(user: User) -> None:
+    """The user has a password of their own again (chosen after a temporary one, or reset by SMS code): it is no
+    longer temporary, nor can it expire (app/accounts/admin_ops.py)."""
+    user.must_change_password = False
+    user.temp_password_expires_at = None
+
+
 def expired_reason(row: UserSession) -> str | None:
     """The reason this open session must end now, or None while it is within its limits."""
     now = utcnow()

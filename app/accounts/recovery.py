@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.accounts.models import PasswordReset, User, UserSession
-from app.accounts.operations import SessionEnd, end_sessions, hash_password
+from app.accounts.operations import SessionEnd, end_sessions, forget_temporary_password, hash_password
 from app.core.crypto import blind_index
 from app.core.i18n import gettext
 from app.core.time import utcnow
@@ -107,6 +107,7 @@ def reset_password(token: str | None, code: str, new_password: str) -> Outcome:
         return Outcome.wrong_code if row.attempts < RESET_CODE_ATTEMPTS else Outcome.no_longer_valid
     row.used_at = utcnow()
     row.user.password_hash = hash_password(new_password)
+    forget_temporary_password(row.user)  # a password of their own now: no longer "temporary", nor expired
     end_sessions(UserSession.user_id == row.user_id, reason=SessionEnd.password_changed)
     db.session.flush()
     log.info("password reset by SMS code for user %s", row.user_id)

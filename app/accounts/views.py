@@ -15,7 +15,7 @@ from app.accounts.forms import (
     RegisterForm,
 )
 from app.accounts.operations import SessionEnd
-from app.core.i18n import gettext
+from app.core.i18n import N_, gettext
 from app.core.security_log import account_ref, security_event
 from app.core.time import utcnow
 from app.core.web import safe_local_path
@@ -28,6 +28,7 @@ MFA_PENDING, MFA_ENROL = "mfa_pending", "mfa_enrol_required"
 MUST_CHANGE = "must_change_password"
 # What such a session may still open: choosing the password, leaving, the language.
 MUST_CHANGE_ALLOWED = {"accounts.choose_password", "accounts.logout", "core.set_language", "static"}
+TEMPORARY_EXPIRED = N_("临时密码已过期，请再到调解机构办理：请本人带上身份证件，工作人员会为您重新设置。")
 
 
 def _login_rate_limit() -> str:
@@ -85,6 +86,9 @@ def login():
             g.password_failed = True
             security_event("login_failed", "failure", account=account_ref(form.username.data))
             form.password.errors.append(gettext("用户名或密码不正确。"))
+        elif admin_ops.temporary_password_expired(user):  # said only to whoever typed the right temporary password
+            security_event("login_failed", "failure", user_id=user.id, reason="temporary_password_expired")
+            form.password.errors.append(gettext(TEMPORARY_EXPIRED))
         elif mfa.factor(user) is not None:  # the password was right; no session until the code is too
             operations.clear_session()
             session[MFA_PENDING] = {"user_id": user.id, "username": user.username, "at": utcnow().timestamp()}
@@ -137,7 +141,7 @@ def choose_password():
     form = ChooseNewPasswordForm()
     if form.validate_on_submit():
         operations.change_password(user, form.password.data, request.remote_addr, request.user_agent.string)
-        user.must_change_password = False  # change_password started a fresh session: the flag went with the old one
+        operations.forget_temporary_password(user)  # change_password started a fresh session: the flag went with it
         db.session.commit()
         security_event("password_changed", "success", user_id=user.id, via="temporary")
         flash(gettext("新密码已设置，以后请用新密码登录。"), "success")

@@ -1,4 +1,4 @@
-"""Bearer tokens of the court-facing API: one or more per court, stored as SHA-256 only, revocable."""
+"""Bearer tokens of the court-facing API: one or more per court, stored as SHA-256 only, revocable, expiring."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,5 +22,9 @@ class ApiToken(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # API_TOKEN_DAYS after issue (`flask api-tokens issue --days` for another span); `rotate` replaces a token.
+    expires_at: Mapped[datetime] = mapped_column()
+    # The token this one replaced (`flask api-tokens rotate`), so the list shows a token's line of descent.
+    replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
 
     organisation: Mapped[Organisation] = relationship()

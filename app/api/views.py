@@ -32,7 +32,7 @@ from app.api.package import (
     issued_award,
     stored_pdf,
 )
-from app.api.tokens import authenticated_token, hash_token, token_from_header
+from app.api.tokens import check_token, hash_token, token_from_header
 from app.cases.evidence import served_as
 from app.cases.models import Case, EvidenceFile
 from app.core.errors import DomainError
@@ -111,11 +111,16 @@ def _authenticate():
     request.max_content_length = MAX_BODY_BYTES
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    row = authenticated_token(request.headers.get("Authorization"))
+    checked = check_token(request.headers.get("Authorization"))
+    row = checked.row
     if row is None:
         presented = token_from_header(request.headers.get("Authorization"))
-        security_event("api_auth_failed", "failure", reason="invalid_token" if presented else "no_token",
+        security_event("api_auth_failed", "failure", reason=checked.reason,
                        credential=account_ref(presented) if presented else None)
+        if checked.reason == "expired_token":
+            return error_response(401, f"This token expired on {checked.expired_at:%Y-%m-%dT%H:%M:%S}Z. Ask the "
+                                       "platform's administrator for a new one (flask api-tokens rotate).",
+                                  "token_expired")
         return error_response(401, "A valid bearer token is required (Authorization: Bearer <token>).")
     g.api_token, g.court = row, row.organisation
     db.session.commit()  # keep last_used_at even when the request then fails

@@ -20,7 +20,8 @@ log = logging.getLogger("security")
 # The documented set (README, "Security log"); security_event() refuses any other name.
 EVENTS = {
     "login_succeeded": "a password (and second factor, if enrolled) was accepted and a session started",
-    "login_failed": "wrong username or password at /login (account: keyed hash of the username typed)",
+    "login_failed": "wrong username or password at /login (account: keyed hash of the username typed), or a right "
+                    "temporary password past its expiry (reason: temporary_password_expired)",
     "login_locked": "refused by the per-account limit of failed password or code checks (HTTP 429)",
     "mfa_failed": "a wrong or reused second-factor or recovery code at login or when removing the factor",
     "reauth_failed": "a wrong current password where a logged-in user must give it again",

@@ -110,7 +110,7 @@ def test_removing_needs_the_password_and_a_code_and_the_admin_can_reset(app, dem
     browser = make_web()
     assert password_step(browser, "mfa_user3").headers["Location"] == "/dashboard"  # password alone again
     secret = enrol(web)
-    out = app.test_cli_runner().invoke(args=["users", "reset-mfa", "mfa_user3"])
+    out = app.test_cli_runner().invoke(args=["users", "reset-mfa", "mfa_user3", "--reason", "手机丢失，本人来电核实"])
     assert "second factor removed" in out.output
     assert password_step(make_web(), "mfa_user3").headers["Location"] == "/dashboard"
 
