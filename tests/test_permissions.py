@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import url_for
 
 from app.cases.models import Case, EvidenceFile
+from app.mediation.models import Invitation
 
 TITLE = "物业费与停车位纠纷"
 def _png() -> bytes:
@@ -178,6 +179,12 @@ EXPECTED = {
     "/cases/<int:case_id>/reveal": {
         "GET": row(resident1=403, mediator1=200, orgadmin1=200, admin=200),
         "POST": row(resident1=403, **{r: (422, "需要填写说明") for r in ("mediator1", "orgadmin1", "admin")})},
+    # --- the respondent's invitation: its number corrected and sent again, by the case's mediator or its
+    # organisation's admin only (never a party, nor the platform admin); the posted form has no number: refused by it.
+    "/cases/<int:case_id>/invitations/<int:invitation_id>/correct": {
+        "GET": row(resident1=403, mediator1=200, orgadmin1=200, admin=403),
+        "POST": row(resident1=403, **{r: (422, "请输入被申请人正确的手机号码") for r in ("mediator1", "orgadmin1")},
+                    admin=403)},
     "/cases/<int:case_id>/steps/<action>": {  # action=withdraw: only a party may withdraw
         "POST": row(resident1=302, mediator1=NOT_PARTY, orgadmin1=NOT_PARTY, admin=NOT_PARTY)},
 }
@@ -197,6 +204,8 @@ def build(app, rule, **values):
     values.setdefault("extension_id", 1)  # deadline extensions: none exists in the demo
     values.setdefault("application_id", 1)  # judicial confirmation applications (court pages): none in the demo
     values.setdefault("hearing_id", 1)  # arbitration hearings: none in the demo
+    values.setdefault("invitation_id", 1)  # an invitation (test_every_case_rule_for names the case's own)
+    values.setdefault("message_id", 1)  # an in-app notification (opened with a POST)
     with app.test_request_context():
         return url_for(rule.endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
 
@@ -217,8 +226,9 @@ def case_state(app):
     with app.app_context():
         case = db.session.scalar(sa.select(Case).where(Case.title == TITLE))
         n = db.session.scalar(sa.select(sa.func.count()).select_from(EvidenceFile).where(EvidenceFile.case_id == case.id))
+        invitation = db.session.scalar(sa.select(Invitation.id).where(Invitation.case_id == case.id))
         out = {"id": case.id, "version": case.version, "stage": case.stage.value, "status": case.status.value,
-               "evidence": n}
+               "evidence": n, "invitation": invitation}
         db.session.remove()
         return out
 
@@ -265,7 +275,8 @@ def test_every_case_rule_for(role, app, demo, make_web):
     requests = sorted(((text, m) for text in EXPECTED for m in EXPECTED[text]),
                       key=lambda tm: (tm[1] == "POST", "/steps/" in tm[0], tm[0]))
     for text, method in requests:
-        url = build(app, rules[text], case_id=before["id"], evidence_id=evidence_id, action="withdraw", step=1)
+        url = build(app, rules[text], case_id=before["id"], evidence_id=evidence_id, action="withdraw", step=1,
+                    invitation_id=before["invitation"])
         expected = EXPECTED[text][method][role]
         status, must_show = expected if isinstance(expected, tuple) else (expected, None)
         resp = web.client.get(url) if method == "GET" else web.post(url, post_data(text, case_state(app)))
@@ -294,9 +305,9 @@ def test_every_case_rule_for(role, app, demo, make_web):
     after = case_state(app)
     if role == "resident1":  # the party uploaded a second file, then withdrew
         assert (after["stage"], after["status"], after["evidence"]) == ("closed", "withdrawn", 2)
-    else:  # nothing anybody else tried changed the case
-        assert {k: after[k] for k in ("stage", "status", "evidence", "version")} == \
-            {k: before[k] for k in ("stage", "status", "evidence", "version")}
+    else:  # nothing anybody else tried changed the case (nor sent another invitation)
+        assert {k: after[k] for k in ("stage", "status", "evidence", "version", "invitation")} == \
+            {k: before[k] for k in ("stage", "status", "evidence", "version", "invitation")}
 
 
 def test_evidence_of_another_case_is_not_served_through_this_one(app, demo, make_web):

@@ -92,6 +92,8 @@ OTHER_ACTIONS = {"draft": ("开始填写纠纷", "Started the intake"), "file": 
                  "respondent_accepted": ("被申请人同意调解", "The respondent agreed to mediate"),
                  "respondent_declined": ("被申请人不同意调解", "The respondent declined mediation"),
                  "invitation_expired": ("被申请人逾期未答复调解邀请", "The respondent did not answer the invitation"),
+                 "invitation_reissued": ("更正被申请人电话并重新邀请",
+                                         "Respondent's phone corrected and the invitation sent again"),
                  "deadline_extended": ("各方同意延长调解期限", "Mediation deadline extended with everyone's consent"),
                  "deadline_extension_refused": ("当事人不同意延长调解期限", "A party refused to extend the mediation deadline"),
                  "safety_flagged": ("调解员标记安全风险，联合调解关闭", "Safety risk flagged: joint sessions closed"),

@@ -28,6 +28,8 @@ EVENTS = {
     "password_changed": "a new password took effect (via: change, temporary, reset); every other session ended",
     "reset_requested": "a reset code was asked for (account: keyed hash; sent only if name and phone match)",
     "reset_failed": "a wrong, expired or used-up password reset code (reason)",
+    "invitation_code_failed": "a wrong, expired or used-up SMS code typed to answer a mediation invitation (reason, "
+                              "invitation, tries)",
     "logout": "the user logged out",
     "access_denied": "403 or 404 answered to a logged-in user (status, endpoint)",
     "csrf_failed": "a form or AJAX request refused for a missing or bad CSRF token or referrer (reason)",

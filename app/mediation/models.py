@@ -11,7 +11,9 @@ from app.core.crypto import EncryptedRecipient
 from app.core.time import utcnow
 from app.extensions import db
 
-ANSWERS = ("accepted", "declined", "expired")
+# How an invitation ended: the respondent's answer, its 7 days passing, or "revoked" when the mediator corrected the
+# party's phone number and sent a new invitation in its place (its link and codes then stop working).
+ANSWERS = ("accepted", "declined", "expired", "revoked")
 CHANNELS = ("email", "sms", "in_app")
 
 
@@ -35,13 +37,17 @@ class Invitation(db.Model):
     party: Mapped[CaseParty] = relationship()
 
     __table_args__ = (
-        sa.CheckConstraint("answer IS NULL OR answer IN ('accepted', 'declined', 'expired')", name="answer"),
+        sa.CheckConstraint("answer IS NULL OR answer IN ('accepted', 'declined', 'expired', 'revoked')", name="answer"),
         sa.CheckConstraint("(answer IS NULL) = (answered_at IS NULL)", name="answered_at"),
     )
 
     @property
     def pending(self) -> bool:
         return self.answer is None
+
+    @property
+    def revoked(self) -> bool:
+        return self.answer == "revoked"
 
 
 class InvitationCode(db.Model):

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -13,13 +14,15 @@ from flask import current_app
 
 from app.accounts.models import Role, User
 from app.accounts.recovery import RESET_CODE_ATTEMPTS, RESET_CODE_MINUTES, Outcome
-from app.cases.models import Case, Stage
+from app.cases.models import Case, CaseParty, CaseStatus, Stage
 from app.cases.operations import append_event
 from app.cases.signals import case_transitioned
 from app.core.crypto import normalise_phone
+from app.core.errors import DomainError
 from app.core.i18n import gettext
 from app.core.masking import mask_phone
 from app.core.time import utcnow
+from app.core.validators import phone_error
 from app.extensions import db
 from app.mediation.models import Invitation, InvitationCode, OutboxMessage
 
@@ -77,28 +80,29 @@ def invite_respondents(case: Case, now: datetime | None = None) -> list[tuple[In
     """One invitation per respondent not yet invited (or whose invitation is still open); returns (invitation, token)."""
     now = now or utcnow()
     already = set(db.session.scalars(sa.select(Invitation.party_id).where(Invitation.case_id == case.id)))
-    made = []
-    for party in case.respondents:
-        if party.id in already:
-            continue
-        token = secrets.token_urlsafe(32)
-        inv = Invitation(case_id=case.id, party_id=party.id, token_hash=hash_token(token), created_at=now,
-                         expires_at=now + timedelta(days=INVITATION_DAYS))
-        db.session.add(inv)
-        link = invitation_link(token)
-        applicant = case.applicants[0].name if case.applicants else case.filed_by.display_name
-        subject = f"【解纷】调解邀请：{case.title}"
-        body = (f"{party.name}，您好：{applicant}就“{case.title}”向调解组织申请调解，调解员已受理。"
-                f"调解遵循自愿原则，请在{INVITATION_DAYS}日内打开链接查看并答复是否同意调解：{link}")
-        if party.phone:
-            queue("sms", party.phone, subject, body, case)
-        if party.email:
-            queue("email", party.email, subject, body, case)
-        if party.user_id:
-            queue("in_app", str(party.user_id), subject, body, case)
-        made.append((inv, token))
+    made = [_invite(case, party, now) for party in case.respondents if party.id not in already]
     db.session.flush()
     return made
+
+
+def _invite(case: Case, party: CaseParty, now: datetime) -> tuple[Invitation, str]:
+    """A new invitation for the party with its one-time link, queued to the party's phone, e-mail and account."""
+    token = secrets.token_urlsafe(32)
+    inv = Invitation(case_id=case.id, party_id=party.id, token_hash=hash_token(token), created_at=now,
+                     expires_at=now + timedelta(days=INVITATION_DAYS))
+    db.session.add(inv)
+    link = invitation_link(token)
+    applicant = case.applicants[0].name if case.applicants else case.filed_by.display_name
+    subject = f"【解纷】调解邀请：{case.title}"
+    body = (f"{party.name}，您好：{applicant}就“{case.title}”向调解组织申请调解，调解员已受理。"
+            f"调解遵循自愿原则，请在{INVITATION_DAYS}日内打开链接查看并答复是否同意调解：{link}")
+    if party.phone:
+        queue("sms", party.phone, subject, body, case)
+    if party.email:
+        queue("email", party.email, subject, body, case)
+    if party.user_id:
+        queue("in_app", str(party.user_id), subject, body, case)
+    return inv, token
 
 
 def _on_transition(case: Case, transition=None, actor=None, event=None, **_) -> None:
@@ -149,7 +153,23 @@ def invited_number(inv: Invitation) -> str:
 
 # --- proving the invited number by a code (like a password reset code, app/accounts/recovery.py) ----------------
 CODE_MINUTES, CODE_ATTEMPTS = RESET_CODE_MINUTES, RESET_CODE_ATTEMPTS  # 10 minutes, 5 tries, used once
-CODE_SENDS, CODE_SEND_WINDOW = 3, timedelta(hours=1)  # per invitation, whoever asks: the phone is not an SMS pump
+# Codes sent within CODE_SEND_WINDOW: CODE_SENDS per account asking, so that someone else holding the link cannot use
+# up the respondent's own sends; and CODE_SENDS_TOTAL per invitation, whoever asks, so that the party's phone is not
+# an SMS pump. One other person uses at most 3 of the 10: the respondent still has their own 3.
+CODE_SENDS, CODE_SENDS_TOTAL, CODE_SEND_WINDOW = 3, 10, timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SendLimit:
+    """A refused code request: which limit (scope, as in the security log), how many a window, how long to wait."""
+
+    scope: str
+    sends: int
+    wait: timedelta
+
+    @property
+    def per_account(self) -> bool:
+        return self.scope == "invitation-code-account"
 
 
 def _code_hmac(row: InvitationCode, code: str) -> str:
@@ -177,26 +197,30 @@ def _usable(row: InvitationCode, now: datetime | None = None) -> bool:
     return row.used_at is None and row.expires_at > (now or utcnow()) and row.attempts < CODE_ATTEMPTS
 
 
-def send_wait(inv: Invitation, now: datetime | None = None) -> timedelta | None:
-    """How long until another code may be sent for this invitation (None: now)."""
+def send_wait(inv: Invitation, user: User, now: datetime | None = None) -> SendLimit | None:
+    """The limit that stops another code for this invitation and account now (None: it may be sent)."""
     now = now or utcnow()
-    recent = db.session.scalars(sa.select(InvitationCode.created_at).where(
-        InvitationCode.invitation_id == inv.id, InvitationCode.created_at > now - CODE_SEND_WINDOW)
-        .order_by(InvitationCode.created_at.desc()).limit(CODE_SENDS)).all()
-    if len(recent) < CODE_SENDS:
-        return None
-    return recent[-1] + CODE_SEND_WINDOW - now
+    recent = sa.select(InvitationCode.created_at).where(InvitationCode.invitation_id == inv.id,
+                                                        InvitationCode.created_at > now - CODE_SEND_WINDOW)
+    for scope, sends, query in (
+            ("invitation-code-account", CODE_SENDS, recent.where(InvitationCode.user_id == user.id)),
+            ("invitation-code", CODE_SENDS_TOTAL, recent)):
+        times = db.session.scalars(query.order_by(InvitationCode.created_at.desc()).limit(sends)).all()
+        if len(times) >= sends:
+            return SendLimit(scope, sends, times[-1] + CODE_SEND_WINDOW - now)
+    return None
 
 
-def send_code(inv: Invitation, user: User, now: datetime | None = None) -> timedelta | None:
+def send_code(inv: Invitation, user: User, now: datetime | None = None) -> SendLimit | None:
     """Send a 6-digit code by SMS to the party's number on file for this account to type; it replaces the account's
-    older codes. Returns None when sent, or how long to wait when CODE_SENDS went out within CODE_SEND_WINDOW."""
+    older codes. Returns None when sent, or the limit that refused it (CODE_SENDS for this account or CODE_SENDS_TOTAL
+    for the invitation within CODE_SEND_WINDOW) with how long to wait."""
     now = now or utcnow()
-    # Concurrent requests for one invitation queue behind this lock (PostgreSQL), so the limit holds between them.
+    # Concurrent requests for one invitation queue behind this lock (PostgreSQL), so the limits hold between them.
     db.session.execute(sa.select(Invitation.id).where(Invitation.id == inv.id).with_for_update())
-    wait = send_wait(inv, now)
-    if wait is not None:
-        return wait
+    limit = send_wait(inv, user, now)
+    if limit is not None:
+        return limit
     code = f"{secrets.randbelow(10**6):06d}"
     row = InvitationCode(invitation_id=inv.id, user_id=user.id, salt=secrets.token_hex(16), created_at=now,
                          expires_at=now + timedelta(minutes=CODE_MINUTES), attempts=0)
@@ -210,6 +234,12 @@ def send_code(inv: Invitation, user: User, now: datetime | None = None) -> timed
     db.session.flush()
     log.info("invitation %s: code sent to the party's number for user %s", inv.id, user.id)
     return None
+
+
+def code_tries(inv: Invitation, user: User) -> int:
+    """Wrong tries of this account's newest code for the invitation (0 when it has none): for the security log."""
+    row = db.session.scalar(_codes(inv, user).order_by(InvitationCode.id.desc()).limit(1))
+    return row.attempts if row is not None else 0
 
 
 def check_code(inv: Invitation, user: User, code: str, now: datetime | None = None) -> Outcome:
@@ -273,6 +303,86 @@ def expire_invitations(now: datetime | None = None) -> list[Invitation]:
                            "调解员将记录调解未成；之后您可以申请仲裁（有仲裁协议或属劳动争议时）或向人民法院起诉。")
     db.session.flush()
     return stale
+
+
+# --- correcting the number an invitation went to --------------------------------------------------------------
+class CorrectionRefused(DomainError):
+    """A correction the platform cannot make; `field` names the form field the message belongs next to (None: the
+    whole request is refused, with its own status)."""
+
+    status_code = 422
+
+    def __init__(self, message: str, field: str | None = None, status_code: int | None = None):
+        super().__init__(message, status_code)
+        self.field = field
+
+
+def can_correct_phone(case: Case, user: User) -> bool:
+    """The case's mediator or an admin of the organisation handling its mediation: the people the respondent tells
+    that the number on file is not theirs. Never a resident (nor the platform admin, who does not handle cases)."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.mediator:
+        return case.mediator_id == user.id
+    if user.role == Role.org_admin:
+        return case.organisation_id is not None and case.organisation_id == user.organisation_id
+    return False
+
+
+def latest_invitations(case: Case) -> dict[int, Invitation]:
+    """Each invited party's newest invitation (earlier ones were revoked when the number was corrected), by party id."""
+    rows = db.session.scalars(sa.select(Invitation).where(Invitation.case_id == case.id).order_by(Invitation.id))
+    return {inv.party_id: inv for inv in rows}
+
+
+def correction_refusal(case: Case, inv: Invitation, newest_id: int | None = None) -> str | None:
+    """Why the number this invitation went to cannot be corrected now (None: it can). newest_id: the id of the party's
+    newest invitation when the caller knows it (latest_invitations), else it is looked up."""
+    if case.stage != Stage.mediate or case.status != CaseStatus.in_progress:
+        return gettext("只有调解进行中的案件可以更正电话并重新邀请。")
+    if inv.answer == "accepted":
+        return gettext("被申请人已同意调解，无需重新邀请。")
+    if newest_id is None:
+        newest_id = db.session.scalar(sa.select(sa.func.max(Invitation.id)).where(Invitation.party_id == inv.party_id))
+    if newest_id != inv.id:
+        return gettext("这份邀请已被更新的邀请取代，请回到案件页面查看最新的邀请。")
+    return None
+
+
+def correct_phone_and_reinvite(case: Case, inv: Invitation, actor: User, phone: str, reason: str,
+                               now: datetime | None = None) -> tuple[Invitation, str]:
+    """Correct the invited party's phone number (stored encrypted, its blind index following), revoke the invitation
+    (its link and any codes sent for it stop working), send a new one to the new number and record both in the case
+    history, with the numbers masked. Returns the new invitation and its token."""
+    if not can_correct_phone(case, actor):
+        raise CorrectionRefused(gettext("只有本案的调解员或受理调解组织的管理员可以更正当事人电话。"), status_code=403)
+    # Two staff correcting at once (or a second click) queue behind this lock (PostgreSQL); the second is refused.
+    db.session.execute(sa.select(Invitation.id).where(Invitation.id == inv.id).with_for_update())
+    if (why := correction_refusal(case, inv)) is not None:
+        raise CorrectionRefused(why, status_code=409)
+    new_phone, reason = (phone or "").strip(), (reason or "").strip()
+    if (error := phone_error(new_phone)) is not None:
+        raise CorrectionRefused(error, "phone")
+    party = inv.party
+    old_phone = party.phone
+    if old_phone and normalise_phone(old_phone) == normalise_phone(new_phone):
+        raise CorrectionRefused(gettext("新号码与原号码相同，请填写被申请人本人正在使用的号码。"), "phone")
+    if not reason:
+        raise CorrectionRefused(gettext("请说明更正的原因。"), "reason")
+    now = now or utcnow()
+    party.phone = new_phone
+    if inv.pending:  # an answered or expired invitation keeps what happened to it
+        inv.answer, inv.answered_at = "revoked", now
+    db.session.execute(sa.update(InvitationCode).where(
+        InvitationCode.invitation_id == inv.id, InvitationCode.used_at.is_(None), InvitationCode.expires_at > now)
+        .values(expires_at=now).execution_options(synchronize_session=False))
+    made = _invite(case, party, now)
+    old = mask_phone(normalise_phone(old_phone)) if old_phone else "（无）"
+    append_event(case, actor, "invitation_reissued", (case.stage, case.status),
+                 f"{party.name}的电话由 {old} 更正为 {mask_phone(normalise_phone(new_phone))}，"
+                 f"原邀请链接已作废，已向新号码重新发送调解邀请。原因：{reason}")
+    log.info("invitation %s revoked: party %s's phone corrected, invitation %s sent", inv.id, party.id, made[0].id)
+    return made
 
 
 # Delivering the outbox (the sender, its channels and their backends) is app/notifications/outbox.py.

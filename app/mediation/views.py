@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.accounts.models import Role, User
 from app.accounts.recovery import Outcome
@@ -22,11 +22,13 @@ from app.cases.views import load_case
 from app.core.errors import DomainError, TransitionRefused
 from app.core.i18n import gettext, lazy_gettext
 from app.core.security_log import security_event
+from app.core.validators import phone_error
 from app.extensions import db
 from app.mediation import deadlines
 from app.mediation import (
     operations as invitations,  # connects the funnel listener (invitations)
 )
+from app.mediation.models import Invitation
 
 bp = Blueprint("mediation", __name__)
 
@@ -111,6 +113,83 @@ def _render_assign(case: Case, action: str, form: StepForm):
                            action=action, loads=mediator_loads(mediators), form=form), (422 if form.errors else 200)
 
 
+# --- invitations on the case page: correcting the number and inviting again -----------------------------------
+
+class CorrectPhoneForm(FlaskForm):
+    """The respondent's right number and why: one form per invited party on the case page, prefixed with the
+    invitation's id (ids stay unique with two respondents); CSRFProtect checks the page's token for every POST."""
+
+    class Meta:
+        csrf = False  # checked by CSRFProtect for the whole app; a prefixed form would look for its own field
+
+    phone = StringField(lazy_gettext("正确的手机号码"), validators=[
+        DataRequired(lazy_gettext("请输入被申请人正确的手机号码。"))],
+        render_kw={"inputmode": "tel", "autocomplete": "off", "maxlength": 20})
+    reason = TextAreaField(lazy_gettext("更正原因（必填，记入办理记录）"), validators=[
+        DataRequired(lazy_gettext("请说明更正的原因。")), Length(max=500, message=lazy_gettext("原因最多 500 个字。"))],
+        render_kw={"rows": 2})
+
+    def validate_phone(self, field) -> None:
+        if field.data and (err := phone_error(field.data)):
+            raise ValidationError(err)
+
+
+def _correct_form(inv, formdata=None) -> CorrectPhoneForm:
+    return CorrectPhoneForm(formdata=formdata, prefix=f"inv{inv.id}")
+
+
+@bp.app_template_global()
+def invitation_panel(case: Case) -> dict | None:
+    """The case page's invitations panel: each invited respondent's newest invitation, with the form to correct the
+    number and invite again; only for those who may (the case's mediator, its organisation's admin), else None."""
+    if case.stage != Stage.mediate or not invitations.can_correct_phone(case, current_user):
+        return None
+    latest = invitations.latest_invitations(case)
+    if not latest:
+        return None
+    rows = []
+    for party in case.respondents:
+        inv = latest.get(party.id)
+        if inv is None:
+            continue
+        correctable = invitations.correction_refusal(case, inv, newest_id=inv.id) is None
+        rows.append({"party": party, "inv": inv, "form": _correct_form(inv) if correctable else None})
+    return {"rows": rows}
+
+
+@bp.route("/cases/<int:case_id>/invitations/<int:invitation_id>/correct", methods=["GET", "POST"])
+@login_required
+def correct_phone(case_id: int, invitation_id: int):
+    """The mediator (or the organisation's admin) corrects the invited party's number with a reason: the old link
+    stops working and a new invitation goes to the new number. Errors next to the fields (422), nothing lost."""
+    case = load_case(case_id)  # 404 for whoever may not see the case
+    inv = db.session.get(Invitation, invitation_id)
+    if inv is None or inv.case_id != case.id:
+        abort(404)
+    user = current_user._get_current_object()
+    if not invitations.can_correct_phone(case, user):
+        abort(403)
+    if (why := invitations.correction_refusal(case, inv)) is not None:
+        raise DomainError(why, 409)
+    form = _correct_form(inv, None if request.method == "GET" else request.form)
+    if request.method == "POST" and form.validate():
+        try:
+            new, _token = invitations.correct_phone_and_reinvite(case, inv, user, form.phone.data, form.reason.data)
+        except invitations.CorrectionRefused as exc:
+            if exc.field is None:
+                raise
+            db.session.rollback()
+            case, inv = load_case(case_id), db.session.get(Invitation, invitation_id)
+            getattr(form, exc.field).errors = [exc.message]
+        else:
+            db.session.commit()
+            flash(gettext("已将%(name)s的电话更正为 %(number)s：原邀请链接已作废，新的调解邀请已发送到新号码。",
+                          name=new.party.name, number=new.party.masked_phone), "success")
+            return redirect(url_for("cases.view_case", case_id=case.id) + "#invitations")
+    return render_template("mediation/invitation_correct.html", case=case, inv=inv, form=form), (
+        422 if form.errors else 200)
+
+
 # --- invitations: token-only routes (no case_id: the token is the capability) -----------------
 
 class AnswerForm(FlaskForm):
@@ -130,16 +209,15 @@ class SendCodeForm(FlaskForm):
     """Only the CSRF token: the code always goes to the number on file, never to one typed here."""
 
 
-def _gone():
-    return render_template("mediation/invitation_gone.html"), 410
-
-
 def _open_invitation(token: str):
-    """The invitation behind a token, or None when it is unknown, answered or expired."""
+    """(the invitation behind a token, None) while it can be answered; (it, the 410 page saying why not) once it was
+    answered, expired or revoked (the number was corrected and a new invitation sent). 404 for an unknown token."""
     inv = invitations.find_invitation(token)
     if inv is None:
         abort(404)
-    return inv if invitations.usable(inv) else None
+    if invitations.usable(inv):
+        return inv, None
+    return inv, (render_template("mediation/invitation_gone.html", revoked=inv.revoked), 410)
 
 
 def _refused(inv, why: str):
@@ -169,9 +247,9 @@ def _not_the_applicant_side(inv) -> None:
 
 @bp.route("/invitations/<token>")
 def invitation(token: str):
-    inv = _open_invitation(token)
-    if inv is None:
-        return _gone()
+    inv, gone = _open_invitation(token)
+    if gone is not None:
+        return gone
     if not current_user.is_authenticated:
         return render_template("mediation/invitation_login.html", next=request.path, by_sms=bool(inv.party.phone))
     _not_the_applicant_side(inv)
@@ -188,7 +266,8 @@ def invitation(token: str):
 
 @bp.route("/invitations/<token>/code", methods=["POST"])
 def send_invitation_code(token: str):
-    """Send a code to the invited number on file, at most CODE_SENDS per invitation within CODE_SEND_WINDOW."""
+    """Send a code to the invited number on file: at most CODE_SENDS per account and CODE_SENDS_TOTAL per invitation
+    within CODE_SEND_WINDOW."""
     inv, stop = _posted_to(token)
     if stop is not None:
         return stop
@@ -197,15 +276,18 @@ def send_invitation_code(token: str):
         return _refused(inv, why) if why else redirect(url_for("mediation.invitation", token=token))
     if not SendCodeForm().validate_on_submit():
         abort(400)
-    wait = invitations.send_code(inv, current_user._get_current_object())
-    if wait is not None:
+    limit = invitations.send_code(inv, current_user._get_current_object())
+    if limit is not None:
         db.session.rollback()
-        security_event("rate_limited", "refused", scope="invitation-code",
-                       limit=f"{invitations.CODE_SENDS}/hour")
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        return _code_page(inv, token, why, status=429, send_error=gettext(
-            "验证码发送次数过多（每小时最多 %(n)s 次），请 %(minutes)s 分钟后再试。",
-            n=invitations.CODE_SENDS, minutes=minutes))
+        security_event("rate_limited", "refused", scope=limit.scope, limit=f"{limit.sends}/hour", invitation=inv.id)
+        minutes = max(1, math.ceil(limit.wait.total_seconds() / 60))
+        if limit.per_account:
+            message = gettext("验证码发送次数过多（每小时最多 %(n)s 次），请 %(minutes)s 分钟后再试。",
+                              n=limit.sends, minutes=minutes)
+        else:
+            message = gettext("这份邀请的验证码在一小时内已发送 %(n)s 次，暂停发送，请 %(minutes)s 分钟后再试。"
+                              "如果您就是被申请人，也可以直接联系调解员。", n=limit.sends, minutes=minutes)
+        return _code_page(inv, token, why, status=429, send_error=message)
     db.session.commit()
     flash(gettext("验证码已发送到 %(number)s，%(minutes)s 分钟内有效。", number=invitations.invited_number(inv),
                   minutes=invitations.CODE_MINUTES), "info")
@@ -215,9 +297,9 @@ def send_invitation_code(token: str):
 def _posted_to(token: str):
     """(the open invitation, None) for a POST from someone on the invited side; else (None or it, the answer to
     give instead): gone, or the login that comes back to the invitation (403 for the applicant's side)."""
-    inv = _open_invitation(token)
-    if inv is None:
-        return None, _gone()
+    inv, gone = _open_invitation(token)
+    if gone is not None:
+        return inv, gone
     if not current_user.is_authenticated:
         return inv, redirect(url_for("accounts.login", next=url_for("mediation.invitation", token=token)))
     _not_the_applicant_side(inv)
@@ -237,6 +319,9 @@ def _answer(token: str, accepted: bool):
         outcome = invitations.check_code(inv, user, form.code.data)
         if outcome is not Outcome.done:
             db.session.commit()  # the wrong try counts
+            # Neither the code typed nor the number: the invitation and the account line repeated guesses up.
+            security_event("invitation_code_failed", "failure", reason=outcome.value, invitation=inv.id,
+                           tries=invitations.code_tries(inv, user))
             form.code.errors = [gettext("验证码不正确，请核对短信后重新输入。") if outcome is Outcome.wrong_code else
                                 gettext("验证码已失效（超过 %(m)s 分钟、已使用、已重新获取或输错次数过多），请重新获取。",
                                         m=invitations.CODE_MINUTES)]

@@ -44,6 +44,16 @@ def latest(user: User, limit: int = PAGE_SIZE) -> list[OutboxMessage]:
     return list(db.session.scalars(sa.select(OutboxMessage).where(_mine(user)).order_by(*newest_first).limit(limit)))
 
 
+def mark_one_read(user: User, message_id: int) -> OutboxMessage | None:
+    """Mark one of the user's in-app messages read (once: a read one keeps its time); None when it is not theirs."""
+    message = db.session.scalar(sa.select(OutboxMessage).where(_mine(user), OutboxMessage.id == message_id))
+    if message is not None and message.sent_at is None:
+        message.sent_at = utcnow()
+        forget_session_extra(user, UNREAD)
+        db.session.flush()
+    return message
+
+
 def mark_read(user: User) -> int:
     """Mark every unread in-app message of the user as read now; returns how many."""
     forget_session_extra(user, UNREAD)

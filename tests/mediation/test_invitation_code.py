@@ -1,8 +1,9 @@
 """A resident whose account has another number than the one the invitation SMS went to (or none) proves they hold
 the invited number with a 6-digit code sent there by SMS, and answers with it: 10 minutes, 5 tries, used once, at
-most 3 codes per invitation an hour. Never more of the invited number than 139****9876 on any page."""
+most 3 codes per account and 10 per invitation an hour. Never more of the invited number than 139****9876 on any page."""
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -192,7 +193,35 @@ def test_five_wrong_tries_end_a_code_and_a_new_one_replaces_the_old(app, offered
     assert _invitation(app, case_id) == ("accepted", _user_id(app, "resident2"))
 
 
-def test_at_most_three_codes_per_invitation_an_hour(app, make_web, offered):
+def _resident(app, username: str, phone: str) -> str:
+    """A resident with consent given (another person who got hold of the link)."""
+    from app.accounts.operations import register_resident
+    from app.privacy.consent import record_consent
+
+    with app.app_context():
+        record_consent(register_resident(username, "jiefen-demo", "张三", phone, None))
+        db.session.commit()
+        db.session.remove()
+    return username
+
+
+def _codes_by_user(app, case_id) -> dict[int, int]:
+    """How many codes each account had sent for the case's invitation (stored rows)."""
+    with app.app_context():
+        inv_id = db.session.scalar(sa.select(Invitation.id).where(Invitation.case_id == case_id))
+        rows = db.session.execute(sa.select(InvitationCode.user_id, sa.func.count()).where(
+            InvitationCode.invitation_id == inv_id).group_by(InvitationCode.user_id)).all()
+        db.session.remove()
+    return dict(rows)
+
+
+def _security_lines(caplog, event: str) -> list[dict[str, str]]:
+    return [dict(part.split("=", 1) for part in r.getMessage().split(" "))
+            for r in caplog.records if r.name == "security" and f"event={event} " in r.getMessage()]
+
+
+def test_at_most_three_codes_per_account_an_hour(app, make_web, offered, caplog):
+    caplog.set_level(logging.INFO, logger="security")
     case_id, token, browser = offered
     for _ in range(3):
         assert _send(browser, token).status_code == 302
@@ -201,23 +230,90 @@ def test_at_most_three_codes_per_invitation_an_hour(app, make_web, offered):
     assert resp.status_code == 429 and "每小时最多 3 次" in html and "60 分钟后再试" in html
     assert INVITED_PHONE not in html
     assert len(_code_messages(app, case_id)) == 3  # nothing more went out
-
-    from app.accounts.operations import register_resident
-    from app.privacy.consent import record_consent
-
-    with app.app_context():  # another account with the link is held by the same limit: the phone is not a pump
-        record_consent(register_resident("another_resident", "jiefen-demo", "张三", "13700002222", None))
-        db.session.commit()
-        db.session.remove()
-    other = make_web()
-    other.login("another_resident")
-    assert _send(other, token).status_code == 429
-    assert len(_code_messages(app, case_id)) == 3
+    [limited] = _security_lines(caplog, "rate_limited")
+    assert limited["scope"] == "invitation-code-account" and limited["limit"] == "3/hour"
+    assert limited["user_id"] == str(_user_id(app, "resident2"))
 
     _age_codes(app, case_id, 61)  # an hour later
     assert _send(browser, token).status_code == 302
     assert len(_code_messages(app, case_id)) == 4
     assert browser.post(f"/invitations/{token}/accept", {"code": _last_code(app, case_id)}).status_code == 302
+    assert _invitation(app, case_id) == ("accepted", _user_id(app, "resident2"))
+
+
+def test_another_resident_with_the_link_cannot_lock_the_respondent_out(app, demo, make_web):
+    """Someone else logged in with the link uses up their own three sends; the respondent still has theirs."""
+    _, case_id = _case_in_mediation(app, make_web)
+    token = _token(app, case_id)
+    other = make_web()
+    other.login(_resident(app, "link_holder", "13700002222"))
+    for _ in range(3):
+        assert _send(other, token).status_code == 302
+    assert _send(other, token).status_code == 429
+
+    invited_phone_on_account(app, phone="13800001111")  # the respondent's account has another number too
+    respondent = make_web()
+    respondent.login("resident2")
+    html = respondent.get(f"/invitations/{token}").get_data(as_text=True)
+    assert "向 139****9876 发送验证码" in html
+    assert _send(respondent, token).status_code == 302
+    assert _codes_by_user(app, case_id) == {_user_id(app, "link_holder"): 3, _user_id(app, "resident2"): 1}
+    assert respondent.post(f"/invitations/{token}/accept", {"code": _last_code(app, case_id)}).status_code == 302
+    assert _invitation(app, case_id) == ("accepted", _user_id(app, "resident2"))
+
+
+def test_at_most_ten_codes_per_invitation_an_hour_whoever_asks(app, offered, make_web, caplog):
+    """The phone is not an SMS pump: accounts together send at most ten codes an hour to the invited number."""
+    caplog.set_level(logging.INFO, logger="security")
+    case_id, token, respondent = offered
+    others = []
+    for i in range(4):
+        web = make_web()
+        web.login(_resident(app, f"link_holder{i}", f"1370000222{i}"))
+        others.append(web)
+    for web in others[:3]:
+        for _ in range(3):
+            assert _send(web, token).status_code == 302
+    assert _send(others[3], token).status_code == 302  # the tenth
+    assert len(_code_messages(app, case_id)) == 10
+
+    for web in (others[3], respondent):  # neither has used their own three, but the invitation has had its ten
+        resp = _send(web, token)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 429 and "一小时内已发送 10 次" in html and "60 分钟后再试" in html
+        assert INVITED_PHONE not in html
+    assert len(_code_messages(app, case_id)) == 10
+    assert [(e["scope"], e["limit"]) for e in _security_lines(caplog, "rate_limited")] == [
+        ("invitation-code", "10/hour")] * 2
+
+    _age_codes(app, case_id, 61)
+    assert _send(respondent, token).status_code == 302
+    assert respondent.post(f"/invitations/{token}/accept", {"code": _last_code(app, case_id)}).status_code == 302
+    assert _invitation(app, case_id) == ("accepted", _user_id(app, "resident2"))
+
+
+def test_wrong_codes_are_in_the_security_log_without_the_code_or_the_number(app, offered, caplog):
+    caplog.set_level(logging.INFO, logger="security")
+    case_id, token, browser = offered
+    _send(browser, token)
+    code = _last_code(app, case_id)
+    wrong = _wrong(code)
+    with app.app_context():
+        inv_id = str(db.session.scalar(sa.select(Invitation.id).where(Invitation.case_id == case_id)))
+    for _ in range(5):
+        assert browser.post(f"/invitations/{token}/accept", {"code": wrong}).status_code == 422
+    assert browser.post(f"/invitations/{token}/accept", {"code": code}).status_code == 422  # used up by then
+    failed = _security_lines(caplog, "invitation_code_failed")
+    assert [(e["reason"], e["tries"]) for e in failed] == [
+        ("wrong_code", "1"), ("wrong_code", "2"), ("wrong_code", "3"), ("wrong_code", "4"), ("expired", "5"),
+        ("expired", "5")]
+    resident2 = str(_user_id(app, "resident2"))
+    assert all(e["outcome"] == "failure" and e["user_id"] == resident2 and e["invitation"] == inv_id
+               and e["endpoint"] == "mediation.accept_invitation" for e in failed)
+    security_text = "\n".join(r.getMessage() for r in caplog.records if r.name == "security")
+    assert code not in security_text and wrong not in security_text
+    assert INVITED_PHONE not in caplog.text and "9876" not in security_text and "13800001111" not in caplog.text
+    assert _invitation(app, case_id) == (None, None)
 
 
 def test_a_matching_account_answers_in_one_step_and_no_code_is_sent(app, demo, make_web):

@@ -122,12 +122,23 @@ def _respondent_accepts(app, make_web):
     return applicant, respondent, case_id
 
 
+def _unread_rows(app, username) -> list[tuple[int, str]]:
+    """(id, subject) of the user's stored in-app messages not yet read (sent_at NULL), oldest first."""
+    with app.app_context():
+        uid = db.session.scalar(sa.select(User.id).where(User.username == username))
+        rows = db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.subject).where(
+            OutboxMessage.channel == "in_app", OutboxMessage.to == str(uid), OutboxMessage.sent_at.is_(None))
+            .order_by(OutboxMessage.id)).all()
+        db.session.remove()
+    return [tuple(r) for r in rows]
+
+
 def test_the_notifications_page_shows_my_messages_only(app, demo, make_web):
     applicant, respondent, case_id = _respondent_accepts(app, make_web)
     mine = applicant.get("/notifications")
     html = mine.get_data(as_text=True)
     assert mine.status_code == 200
-    assert "被申请人已同意调解：邻居家的狗半夜一直叫" in html and f'href="/cases/{case_id}"' in html
+    assert "被申请人已同意调解：邻居家的狗半夜一直叫" in html and f"查看案件 #{case_id}" in html
     theirs = respondent.get("/notifications").get_data(as_text=True)
     assert "被申请人已同意调解" not in theirs
     anonymous = make_web()
@@ -135,20 +146,66 @@ def test_the_notifications_page_shows_my_messages_only(app, demo, make_web):
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
 
-def test_the_badge_counts_unread_and_drops_after_opening(app, demo, make_web):
+def test_reading_the_page_changes_nothing_and_mark_all_read_is_a_post(app, demo, make_web):
     applicant, _, case_id = _respondent_accepts(app, make_web)
+    unread = _unread_rows(app, "resident1")
+    assert unread and _badge(applicant) == len(unread)
+    # The outbox sender does not touch in-app messages: they stay unread until the user marks them read.
+    assert app.test_cli_runner().invoke(args=["outbox", "send"]).exit_code == 0
+    assert _badge(applicant) == len(unread)
+    for _ in range(2):  # a GET, however often (a prefetching browser, a reload), marks nothing read
+        page = applicant.get("/notifications").get_data(as_text=True)
+        assert page.count('class="unread"') == len(unread) and BADGE_RE.search(page).group(1) == str(len(unread))
+        assert "全部标为已读" in page
+    assert _unread_rows(app, "resident1") == unread and _badge(applicant) == len(unread)
+
+    assert applicant.client.post("/notifications/read").status_code == 400  # no CSRF token: refused, nothing read
+    assert _unread_rows(app, "resident1") == unread
+    assert applicant.client.get("/notifications/read").status_code == 405
+    resp = applicant.post("/notifications/read", page="/notifications")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/notifications")
+    page = applicant.get("/notifications").get_data(as_text=True)
+    assert _unread_rows(app, "resident1") == [] and _badge(applicant) == 0
+    assert 'class="unread"' not in page and not BADGE_RE.search(page) and "全部标为已读" not in page
+    assert f'href="/cases/{case_id}"' in page  # read messages link to their case directly
     with app.app_context():
         uid = db.session.scalar(sa.select(User.id).where(User.username == "resident1"))
-        unread = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.channel == "in_app", OutboxMessage.to == str(uid), OutboxMessage.sent_at.is_(None)))
-    assert unread >= 1 and _badge(applicant) == unread
-    # The outbox sender does not touch in-app messages: they stay unread until the user opens the page.
-    assert app.test_cli_runner().invoke(args=["outbox", "send"]).exit_code == 0
-    assert _badge(applicant) == unread
+        read_at = db.session.scalars(sa.select(OutboxMessage.sent_at).where(
+            OutboxMessage.channel == "in_app", OutboxMessage.to == str(uid))).all()
+        db.session.remove()
+    assert read_at and all(t is not None for t in read_at)
+
+
+def test_opening_one_message_marks_it_read_and_goes_to_its_case(app, demo, make_web):
+    from app.mediation.operations import queue
+
+    applicant, respondent, case_id = _respondent_accepts(app, make_web)
+    with app.app_context():
+        uid = db.session.scalar(sa.select(User.id).where(User.username == "resident1"))
+        queue("in_app", str(uid), "【解纷】账号提醒", "这是一条与案件无关的通知。")
+        db.session.commit()
+        db.session.remove()
+    unread = _unread_rows(app, "resident1")
+    [about_case] = [i for i, subject in unread if "被申请人已同意调解" in subject]
+    [plain] = [i for i, subject in unread if subject == "【解纷】账号提醒"]
     page = applicant.get("/notifications").get_data(as_text=True)
-    assert 'class="unread"' in page and not BADGE_RE.search(page)
-    assert _badge(applicant) == 0
-    assert 'class="unread"' not in applicant.get("/notifications").get_data(as_text=True)
+    assert f'action="/notifications/{about_case}/open"' in page and f'action="/notifications/{plain}/open"' in page
+    assert "标为已读" in page
+
+    assert applicant.client.get(f"/notifications/{about_case}/open").status_code == 405  # a GET never marks
+    assert respondent.post(f"/notifications/{about_case}/open", page="/notifications").status_code == 404
+    assert _unread_rows(app, "resident1") == unread  # someone else's message: refused, still unread
+
+    resp = applicant.post(f"/notifications/{about_case}/open", page="/notifications")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/cases/{case_id}")
+    left = _unread_rows(app, "resident1")
+    assert about_case not in [i for i, _ in left] and len(left) == len(unread) - 1
+    assert _badge(applicant) == len(left)  # the nav counts one fewer on the next page
+    resp = applicant.post(f"/notifications/{plain}/open", page="/notifications")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/notifications#message-{plain}")
+    assert len(_unread_rows(app, "resident1")) == len(unread) - 2
+    page = applicant.get("/notifications").get_data(as_text=True)
+    assert page.count('class="unread"') == len(unread) - 2 and f'href="/cases/{case_id}"' in page
 
 
 def test_the_badge_comes_with_the_session_lookup_and_sees_new_messages(app, demo, make_web):
@@ -157,7 +214,7 @@ def test_the_badge_comes_with_the_session_lookup_and_sees_new_messages(app, demo
     from app.mediation.operations import queue
 
     applicant, _, _case_id = _respondent_accepts(app, make_web)
-    applicant.get("/notifications")  # everything read
+    applicant.post("/notifications/read", page="/notifications")  # everything read
     with sql_statements(app) as statements:
         assert _badge(applicant) == 0
     with app.app_context():
@@ -171,7 +228,7 @@ def test_the_badge_comes_with_the_session_lookup_and_sees_new_messages(app, demo
 
 def test_a_long_list_of_messages_costs_no_query_per_message(app, demo, make_web):
     """The page used to commit (marking them read) before rendering, so each expired message was read back with a
-    query of its own."""
+    query of its own; now it writes nothing at all."""
     from app.mediation.operations import queue
 
     web = make_web()
@@ -185,4 +242,7 @@ def test_a_long_list_of_messages_costs_no_query_per_message(app, demo, make_web)
         page = web.get("/notifications").get_data(as_text=True)
     assert page.count('class="unread"') == 40 and "第 39 条留言" in page and "第 0 条留言" in page
     assert len(statements) <= 6, statements
+    assert not [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))], statements
+    assert web.get("/notifications").get_data(as_text=True).count('class="unread"') == 40  # still unread
+    web.post("/notifications/read", page="/notifications")
     assert 'class="unread"' not in web.get("/notifications").get_data(as_text=True)  # marked read, committed
