@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import struct
 import unicodedata
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -23,7 +24,6 @@ _SIGNATURES = (
     (b"%PDF-", "application/pdf", 0),
     (b"\xff\xd8\xff", "image/jpeg", 0),
     (b"\x89PNG\r\n\x1a\n", "image/png", 0),
-    (b"ftyp", "video/mp4", 4),
 )
 ACCEPTED_MESSAGE = N_("只接受 PDF、JPEG、PNG、MP3 或 MP4 文件（按文件内容判断，不看文件名）。")
 NAME_MISMATCH_MESSAGE = N_("文件扩展名（.%(ext)s）与文件内容（%(kind)s）不符，请上传原始文件。")
@@ -44,6 +44,18 @@ TYPE_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG
 _MP3_BITRATES = {1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
                  2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
 _MP3_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+# ISO base media (ISO/IEC 14496-12) major brands stored as "video/mp4": what phones and cameras write for .mp4, .m4v,
+# .mov, .3gp and .m4a. Any other brand (HEIC/AVIF pictures, Canon raw, DRM-protected M4P, ...) is refused.
+ISO_MEDIA_BRANDS = frozenset({
+    b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"mmp4", b"MSNV",  # MP4
+    b"M4V ", b"M4VH", b"M4VP",                                                                     # iTunes video
+    b"M4A ", b"M4B ",                                                                      # AAC audio, audiobooks
+    b"qt  ",                                                                                    # QuickTime .mov
+    b"3gp4", b"3gp5", b"3gp6", b"3gp7", b"3gp8", b"3gp9", b"3gg6", b"3gs7", b"3ge6", b"3ge7",         # 3GPP
+    b"3g2a", b"3g2b", b"3g2c",                                                                        # 3GPP2
+})
+MAX_TOP_LEVEL_BOXES = 100_000  # a long fragmented recording has thousands; millions of 8-byte boxes is an attack
 
 
 def _mp3_frame(data: bytes, pos: int) -> tuple[int, int] | None:
@@ -91,11 +103,52 @@ def is_mp3(data: bytes) -> bool:
     return start is not None and _mp3_frames_at(data, start)
 
 
+def _top_level_boxes(data: bytes) -> list[tuple[bytes, int, int]] | None:
+    """(type, header length, size) of each top-level ISO box, or None unless the sizes chain exactly to the end of
+    the file (size 1: a 64-bit size follows the type; size 0: the box runs to the end) and every type is ASCII."""
+    boxes: list[tuple[bytes, int, int]] = []
+    pos = 0
+    while pos < len(data):
+        if len(boxes) >= MAX_TOP_LEVEL_BOXES or pos + 8 > len(data):
+            return None
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:
+            if pos + 16 > len(data):
+                return None
+            (size,), header = struct.unpack_from(">Q", data, pos + 8), 16
+        elif size == 0:
+            size = len(data) - pos
+        if size < header or pos + size > len(data) or not all(0x20 <= b <= 0x7E for b in kind):
+            return None
+        boxes.append((kind, header, size))
+        pos += size
+    return boxes
+
+
+def is_iso_media(data: bytes) -> bool:
+    """MP4, MOV, 3GP or M4A: a first `ftyp` box holding an accepted major brand (ISO_MEDIA_BRANDS), top-level boxes
+    that chain to the end of the file, and a `moov` or `mdat` box among them (a bare "ftyp" at byte 4 is not one)."""
+    if data[4:8] != b"ftyp":
+        return False
+    boxes = _top_level_boxes(data)
+    if not boxes:
+        return False
+    _kind, header, size = boxes[0]
+    if size < header + 8:  # the major brand and the minor version are not inside the box
+        return False
+    brand = data[header:header + 4]
+    return brand in ISO_MEDIA_BRANDS and any(kind in (b"moov", b"mdat") for kind, _h, _s in boxes[1:])
+
+
 def sniff_content_type(data: bytes) -> str | None:
-    """The evidence type from the file's content (give the whole file: MP3 is checked frame by frame), never its name."""
+    """The evidence type from the file's content (give the whole file: MP3 is checked frame by frame and ISO media
+    box by box), never its name."""
     for magic, mime, offset in _SIGNATURES:
         if data[offset:offset + len(magic)] == magic:
             return mime
+    if is_iso_media(data):
+        return "video/mp4"
     if is_mp3(data):
         return "audio/mpeg"
     return None
@@ -126,13 +179,31 @@ def clean_stem(stem: str, limit: int = 100) -> str:
     return stem[:limit].rstrip(" .")
 
 
+class EvidenceRefused(DomainError):
+    """A file refused as evidence for its content or its name (422). Keeps the catalogue message and its variables
+    so that a caller outside a request (a bundle import) can say it in Chinese and English."""
+
+    def __init__(self, msgid: str, **variables):
+        super().__init__(gettext(msgid, **variables), 422)
+        self.msgid, self.variables = msgid, variables
+
+
 def stored_name(filename: str | None, mime: str) -> str:
     """The name to keep for an upload of this type; refuses (422) one whose extension belongs to another type."""
     stem, ext = split_name(filename)
     if ext is not None and ext not in EXTENSIONS[mime]:
-        raise DomainError(gettext(NAME_MISMATCH_MESSAGE, ext=ext, kind=TYPE_LABELS[mime]), 422)
+        raise EvidenceRefused(NAME_MISMATCH_MESSAGE, ext=ext, kind=TYPE_LABELS[mime])
     stem = re.sub(r"\s+", " ", stem).strip(" .")[:150]  # shown escaped in pages; downloads clean it (served_as)
     return f"{stem or 'evidence'}.{ext or EXTENSIONS[mime][0]}"
+
+
+def checked_evidence(filename: str | None, data: bytes) -> tuple[str, str]:
+    """(content type, name to store) of a file by its content; EvidenceRefused when the content is none of the accepted
+    types or the name's extension belongs to another type. Uploads and bundle imports both go through here."""
+    mime = sniff_content_type(data)
+    if mime is None:
+        raise EvidenceRefused(ACCEPTED_MESSAGE)
+    return mime, stored_name(filename, mime)
 
 
 def served_as(evidence: EvidenceFile) -> tuple[str, str]:
@@ -171,10 +242,7 @@ def add_evidence(case: Case, uploader: User, filename: str, data: bytes, store: 
         raise DomainError(gettext("上传的文件是空的。"), 422)
     if len(data) > max_bytes:
         raise DomainError(gettext("文件超过 %(mb)s MB，请压缩后再上传。", mb=f"{max_bytes / (1024 * 1024):.3g}"), 413)
-    mime = sniff_content_type(data)
-    if mime is None:
-        raise DomainError(gettext(ACCEPTED_MESSAGE), 422)
-    name = stored_name(filename, mime)
+    mime, name = checked_evidence(filename, data)
     if mime.startswith("image/"):
         data = strip_image_metadata(data, mime)
     key = store.put_random(data)

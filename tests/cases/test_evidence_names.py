@@ -1,6 +1,6 @@
 """Evidence names: an upload whose extension belongs to another type than its content is refused next to the file
 field; downloads (web and court API) are always named <stem>.<extension of the stored type>; MP3 is recognised by
-real frame headers, not by two bytes."""
+real frame headers, not by two bytes; MP4 by its boxes (tests/cases/test_iso_media.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -15,6 +15,7 @@ from app.cases.evidence import served_as, sniff_content_type, stored_name
 from app.cases.models import EvidenceFile
 from tests.api.test_api import Api, issue, litigated_case_ids
 from tests.cases.test_intake_wizard import post_step, start
+from tests.cases.test_iso_media import FTYP_THEN_GARBAGE, M4A, MP4
 from tests.test_permissions import PNG
 
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"
@@ -50,6 +51,9 @@ def _rows(app, case_id) -> list[tuple[str, str]]:
     ("run.exe", b"\xff\xfbMZ this is not audio at all", "只接受 PDF、JPEG、PNG、MP3 或 MP4 文件"),
     ("x.svg", b"ID3<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
      "只接受 PDF、JPEG、PNG、MP3 或 MP4 文件"),
+    ("视频.mp4", FTYP_THEN_GARBAGE, "只接受 PDF、JPEG、PNG、MP3 或 MP4 文件"),
+    ("视频.mp4", MP4[:-5], "只接受 PDF、JPEG、PNG、MP3 或 MP4 文件"),
+    ("视频.pdf", MP4, "文件扩展名（.pdf）与文件内容（MP4）不符"),
 ])
 def test_a_mismatched_or_disguised_upload_is_refused_next_to_the_file_field_and_the_draft_keeps_all(
         app, demo, make_web, name, data, message):
@@ -90,7 +94,8 @@ def test_the_case_page_upload_refuses_a_mismatched_name_too(app, demo, make_web)
     ("报告 v1.2", PDF, "报告 v1.2.pdf", "报告 v1.2.pdf", "application/pdf"),
     ("\u202e3pm.mp3", MP3, "3pm.mp3", "3pm.mp3", "audio/mpeg"),
     ("录音.MP3", ID3 + MP3, "录音.mp3", "录音.mp3", "audio/mpeg"),
-    ("视频.m4a", b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00", "视频.m4a", "视频.m4a", "video/mp4"),
+    ("录音.m4a", M4A, "录音.m4a", "录音.m4a", "video/mp4"),
+    ("视频", MP4, "视频.mp4", "视频.mp4", "video/mp4"),
     (".pdf", PDF, "evidence.pdf", "evidence.pdf", "application/pdf"),
 ])
 def test_accepted_names_are_stored_with_the_type_s_extension_and_downloaded_so(
