@@ -33,12 +33,13 @@ and needs a CJK font); what is missing is listed under "skipped".
 
 Import checks before writing anything: safe member names (no absolute paths, no "..", no backslashes),
 at most MAX_MEMBERS members and MAX_TOTAL_BYTES uncompressed, format and version, the SHA-256 of every
-listed file, no unlisted file, and the event chain. Then it re-creates the case under a new id. Because
-the hash covers the case id (and the actor's local id), the imported events are re-chained under the new
-case id (same seq, action, states, reason and time; actors matched by username, else none) and a final
-"imported" event records ``bundle <sha256 of manifest.json> from case <source id>``: the manifest, whose
-hash is kept in the chain, holds the original links, so `flask audit verify` passes and the origin stays
-provable.
+listed file, no unlisted file, every evidence file's content by the upload's own check (an accepted type, the
+name's extension belonging to it) and equal to the type the manifest claims, every document a PDF, and the event
+chain. Then it re-creates the case under a new id. Because the hash covers the case id (and the actor's local
+id), the imported events are re-chained under the new case id (same seq, action, states, reason and time; actors
+matched by username, else none) and a final "imported" event records ``bundle <sha256 of manifest.json> from
+case <source id>``: the manifest, whose hash is kept in the chain, holds the original links, so
+`flask audit verify` passes and the origin stays provable.
 """
 from __future__ import annotations
 
@@ -55,9 +56,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as babel_gettext
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Organisation, User
+from app.cases.evidence import TYPE_LABELS, EvidenceRefused, checked_evidence, sniff_content_type
 from app.cases.models import (
     GENESIS_HASH,
     Case,
@@ -307,11 +311,38 @@ def read_bundle(data: bytes) -> CheckedBundle:
         if path not in listed:
             raise BundleError(f"清单之外的文件：{path}", f"file not listed in the manifest: {path}")
     for entry in [*manifest.get("evidence", []), *manifest.get("documents", [])]:
-        if listed.get(entry.get("path")) != entry.get("sha256"):
+        if entry.get("path") not in listed or listed[entry["path"]] != entry.get("sha256"):
             raise BundleError(f"证据或文书与清单不符：{entry.get('path')}",
                               f"evidence/document entry does not match the files list: {entry.get('path')}")
+    _check_file_types(manifest, contents)
     _check_chain(manifest)
     return CheckedBundle(manifest, hashlib.sha256(raw).hexdigest(), contents)
+
+
+def _both_languages(exc: EvidenceRefused) -> tuple[str, str]:
+    """An evidence refusal in Chinese (the catalogue's source language) and in English, whatever the current one."""
+    zh = exc.msgid % exc.variables if exc.variables else exc.msgid
+    with force_locale("en"):
+        return zh, babel_gettext(exc.msgid, **exc.variables)
+
+
+def _check_file_types(manifest: dict, contents: dict[str, bytes]) -> None:
+    """Each evidence file passes the upload's own check (content of an accepted type, an extension that belongs to
+    it) and is the type the manifest claims; each document is a PDF. The first that fails refuses the bundle."""
+    for item in manifest.get("evidence", []):
+        path, claimed = item["path"], item.get("content_type")
+        try:
+            mime, _name = checked_evidence(item.get("original_name") or "evidence", contents[path])
+        except EvidenceRefused as exc:
+            zh, en = _both_languages(exc)
+            raise BundleError(f"证据文件 {path} 不能导入：{zh}", f"evidence file {path} refused: {en}") from exc
+        if mime != claimed:
+            raise BundleError(f"证据文件 {path} 的内容是 {TYPE_LABELS[mime]}，不是清单所写的 {claimed}",
+                              f"evidence file {path}: its content is {TYPE_LABELS[mime]}, "
+                              f"not {claimed} as the manifest says")
+    for doc in manifest.get("documents", []):
+        if sniff_content_type(contents[doc["path"]]) != "application/pdf":
+            raise BundleError(f"文书 {doc['path']} 不是 PDF 文件", f"document {doc['path']} is not a PDF file")
 
 
 def _check_chain(manifest: dict) -> None:

@@ -1,4 +1,5 @@
-"""Portable case bundles: export, import with every hash checked, refusals, `flask cases list`."""
+"""Portable case bundles: export, import with every hash and every evidence file's content checked, refusals,
+`flask cases list`."""
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.cases.models import Case, Stage
-from tests.test_permissions import EVIDENCE_NAME, TITLE, upload_evidence
+from tests.cases.test_evidence_names import MP3, PDF
+from tests.cases.test_iso_media import FTYP_THEN_GARBAGE, M4A, MP4
+from tests.test_permissions import EVIDENCE_NAME, PNG, TITLE, upload_evidence
 
 
 @pytest.fixture()
@@ -235,4 +238,97 @@ def test_a_version_1_bundle_still_imports_and_verifies(app, bundle_path, runner,
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert verify_chain()[1] is None
+        db.session.remove()
+
+
+def with_evidence(src, dst, evidence, documents=()):
+    """The bundle src with its evidence replaced by `evidence` ((original name, bytes, claimed content type)) and
+    `documents` ((kind, bytes)) added, the manifest's hashes made to agree: what a forger can always do."""
+    with zipfile.ZipFile(src) as zin:
+        manifest = json.loads(zin.read("manifest.json"))
+        files = {n: zin.read(n) for n in zin.namelist() if n != "manifest.json" and not n.startswith("evidence/")}
+    manifest["evidence"] = []
+    for n, (name, data, claimed) in enumerate(evidence, start=1):
+        path = f"evidence/{n}-{name}"
+        files[path] = data
+        manifest["evidence"].append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                                     "content_type": claimed, "original_name": name, "description": "现场",
+                                     "uploaded_by": "resident1", "uploaded_at": None})
+    for n, (kind, data) in enumerate(documents, start=len(manifest["documents"]) + 1):
+        path = f"documents/{n}-{kind}.pdf"
+        files[path] = data
+        manifest["documents"].append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "kind": kind,
+                                      "template": None, "issued_at": None})
+    manifest["files"] = {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}
+    with zipfile.ZipFile(dst, "w") as zout:
+        zout.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False))
+        for p, d in files.items():
+            zout.writestr(p, d)
+    return dst
+
+
+def stored_state(app) -> tuple[int, int, int]:
+    """(cases, evidence rows, files in storage)."""
+    from app.cases.models import EvidenceFile
+    from app.extensions import db
+
+    with app.app_context():
+        evidence = db.session.scalar(sa.select(sa.func.count()).select_from(EvidenceFile))
+        files = sum(1 for p in app.config["FILES_DIR"].rglob("*") if p.is_file())
+        db.session.remove()
+    return case_count(app), evidence, files
+
+
+HTML = b"<!doctype html><html><script>fetch('/account').then(r => r.text())</script></html>"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00"
+
+
+@pytest.mark.parametrize(("bad", "says"), [
+    (("判决书.pdf", HTML, "application/pdf"),
+     ["evidence/2-判决书.pdf", "不能导入", "只接受 PDF、JPEG、PNG、MP3 或 MP4 文件", "Only PDF, JPEG, PNG, MP3 or MP4 files are accepted"]),
+    (("照片.png", EXE, "image/png"), ["evidence/2-照片.png", "只接受 PDF", "refused"]),
+    (("收据", PDF, "image/png"), ["evidence/2-收据", "内容是 PDF，不是清单所写的 image/png",
+                                 "its content is PDF, not image/png as the manifest says"]),
+    (("录音.mp3", FTYP_THEN_GARBAGE, "video/mp4"), ["evidence/2-录音.mp3", "只接受 PDF"]),
+    (("notes.html", b"%PDF-1.4\n<html><script>alert(1)</script></html>", "application/pdf"),
+     ["evidence/2-notes.html", "文件扩展名（.html）与文件内容（PDF）不符", "(.html) does not match"]),
+])
+def test_evidence_whose_content_is_not_what_the_manifest_claims_refuses_the_whole_import(
+        app, bundle_path, runner, tmp_path, bad, says):
+    path, _ = bundle_path
+    crafted = with_evidence(path, tmp_path / "crafted.zip", [("收据.png", PNG, "image/png"), bad])
+    before = stored_state(app)
+    result = runner.invoke(args=["cases", "import-bundle", str(crafted)])
+    assert result.exit_code != 0 and "拒绝导入 / import refused" in result.output
+    for text in says:
+        assert text in result.output, result.output
+    assert stored_state(app) == before  # not the case, not the good PNG before it, not a stored file
+
+
+def test_a_document_that_is_not_a_pdf_refuses_the_import(app, bundle_path, runner, tmp_path):
+    path, _ = bundle_path
+    crafted = with_evidence(path, tmp_path / "crafted.zip", [("收据.png", PNG, "image/png")],
+                            documents=[("assessment_report", HTML)])
+    before = stored_state(app)
+    result = runner.invoke(args=["cases", "import-bundle", str(crafted)])
+    assert result.exit_code != 0 and "-assessment_report.pdf 不是 PDF 文件" in result.output
+    assert stored_state(app) == before
+
+
+def test_genuine_evidence_of_every_accepted_type_still_imports(app, bundle_path, runner, tmp_path):
+    from app.cases.models import EvidenceFile
+    from app.extensions import db
+
+    path, _ = bundle_path
+    evidence = [("收据.png", PNG, "image/png"), ("借条.pdf", PDF, "application/pdf"), ("录音.mp3", MP3, "audio/mpeg"),
+                ("现场.mp4", MP4, "video/mp4"), ("语音.m4a", M4A, "video/mp4"), ("聊天记录", PNG, "image/png")]
+    crafted = with_evidence(path, tmp_path / "genuine.zip", evidence)
+    result = runner.invoke(args=["cases", "import-bundle", str(crafted)])
+    assert result.exit_code == 0, result.output
+    new_id = int(result.output.strip().splitlines()[-1])
+    with app.app_context():
+        rows = db.session.scalars(sa.select(EvidenceFile).where(EvidenceFile.case_id == new_id)
+                                  .order_by(EvidenceFile.id)).all()
+        assert [(e.original_name, e.content_type, e.size_bytes) for e in rows] == \
+            [(name, claimed, len(data)) for name, data, claimed in evidence]
         db.session.remove()
