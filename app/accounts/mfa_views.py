@@ -72,8 +72,6 @@ def settings():
     user = current_user._get_current_object()
     if mfa.factor(user) is not None:
         return _remove(user)
-    row = mfa.start_enrolment(user)
-    db.session.commit()
     form = MfaCodeForm()
     if form.validate_on_submit():
         codes = mfa.confirm(user, form.code.data)
@@ -84,8 +82,15 @@ def settings():
             # Shown once, now: only their hashes are kept.
             return render_template("accounts/mfa_codes.html", codes=codes)
         form.code.errors.append(gettext("验证码不正确。请确认已扫描二维码，并输入应用中当前显示的验证码。"))
+    return _enrolment_page(user, form, 422 if form.errors else 200)
+
+
+def _enrolment_page(user: User, form: MfaCodeForm, status: int):
+    """The QR code and the secret being enrolled (a new one if there is none yet), and the code form."""
+    row = mfa.start_enrolment(user)
+    db.session.commit()
     return render_template("accounts/mfa.html", form=form, enrolled=False, secret=row.secret,
-                           qr=mfa.qr_svg(user, row.secret)), (422 if form.errors else 200)
+                           qr=mfa.qr_svg(user, row.secret)), status
 
 
 def _remove(user: User):
@@ -111,7 +116,18 @@ def _remove(user: User):
 
 @bp.errorhandler(429)
 def too_many_attempts(exc):
-    """The code form again, with the refusal next to the code field; nothing was checked."""
+    """The page that was posted again, with the refusal next to its code field; nothing was checked. On
+    /account/mfa (enrolling, or removing) the user is logged in: that page, not the login's code step. The code
+    typed stays; a password never does."""
+    if request.endpoint == "mfa.settings" and current_user.is_authenticated:
+        user = current_user._get_current_object()
+        if mfa.factor(user) is not None:
+            form = MfaRemoveForm()
+            form.code.errors = [lockout_message()]
+            return render_template("accounts/mfa.html", form=form, enrolled=True), 429
+        form = MfaCodeForm()
+        form.code.errors = [lockout_message()]
+        return _enrolment_page(user, form, 429)
     form = MfaLoginForm()
     form.code.errors = [lockout_message()]
     return render_template("accounts/login_code.html", form=form), 429

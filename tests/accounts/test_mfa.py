@@ -93,6 +93,7 @@ def test_wrong_codes_count_against_the_account_and_the_code_step_expires(app, de
     assert statuses[:5] == [422] * 5 and statuses[5] == 429
     locked = browser.post("/login/code", {"code": code(secret)}, page="/login/code")
     assert locked.status_code == 429 and 'id="code-error">该账号密码错误次数过多' in text(locked)
+    assert "手机丢失或更换？输入一个开启时保存的恢复码" in text(locked)  # the login's code step, again
     with browser.client.session_transaction() as state:  # five minutes after the password, the step is over
         state["mfa_pending"] = {**state["mfa_pending"], "at": state["mfa_pending"]["at"] - 301}
     late = browser.get("/login/code")
@@ -154,3 +155,41 @@ def test_a_recovery_code_logs_in_once_when_the_phone_is_lost(app, demo, make_web
     assert spent.status_code == 422 and again.get("/my/cases").status_code == 302
     other = again.post("/login/code", {"code": codes[4]})
     assert other.status_code == 302
+
+
+LOCKED = 'id="code-error">该账号密码错误次数过多，已暂时锁定，请 1 分钟后再试。'
+
+
+def test_a_lock_out_while_removing_shows_the_removal_page_with_the_code_kept(app, demo, make_web):
+    web = register(make_web, "mfa_user5")
+    secret = enrol(web)
+    for _ in range(5):
+        wrong = web.post("/account/mfa", {"password": "not-the-password", "code": "123456"}, page="/account/mfa")
+        assert wrong.status_code == 422 and 'id="password-error">登录密码不正确' in text(wrong)
+    typed = code(secret, 30)
+    locked = web.post("/account/mfa", {"password": PASSWORD, "code": typed}, page="/account/mfa")
+    page = text(locked)
+    assert locked.status_code == 429 and LOCKED in page
+    assert "<h2>关闭两步验证</h2>" in page and 'name="password"' in page      # the removal form, not /login/code
+    assert "恢复码" not in page and "返回我的账号" in page
+    assert f'value="{typed}"' in page and PASSWORD not in page               # the code stays, the password never
+    assert "两步验证</a>：已开启" in text(web.get("/account"))                 # nothing was checked or removed
+
+
+def test_a_lock_out_while_enrolling_shows_the_same_qr_code_and_the_code_kept(app, demo, make_web):
+    web = register(make_web, "mfa_user6")
+    secret = SECRET_RE.search(text(web.get("/account/mfa"))).group(1)
+    for _ in range(5):  # the account's counter is shared with the password change form
+        wrong = web.post("/account/password", {"current": "not-the-password", "password": "new-heron-fishing-5",
+                                               "confirm": "new-heron-fishing-5"}, page="/account/password")
+        assert wrong.status_code == 422
+    typed = code(secret)
+    locked = web.post("/account/mfa", {"code": typed}, page="/account/mfa")
+    page = text(locked)
+    assert locked.status_code == 429 and LOCKED in page
+    assert SECRET_RE.search(page).group(1) == secret and 'src="data:image/svg+xml' in page  # the same enrolment
+    assert "开启两步验证</button>" in page and "恢复码" not in page
+    assert f'value="{typed}"' in page
+    with app.app_context():
+        row = db.session.scalar(sa.select(TotpFactor).join(User).where(User.username == "mfa_user6"))
+        assert row.secret == secret and row.confirmed_at is None                 # not enrolled by a refused post
