@@ -30,7 +30,7 @@ STAMP_DEV := $(VENV)/.requirements-dev.stamp
 VENDOR_STAMP := app/static/vendor/.stamp
 VENDOR_FILES := node_modules/socket.io-client/dist/socket.io.min.js node_modules/echarts/dist/echarts.min.js
 
-.PHONY: help run test lint install install-dev system-deps system-deps-run system-deps-test pg-check clean translations
+.PHONY: help run test lint lock install install-dev system-deps system-deps-run system-deps-test pg-check clean translations
 
 help:
 	@echo "make run     venv + requirements + fonts, flask db upgrade, flask seed-demo, serve on http://$(HOST):$(PORT)"
@@ -38,6 +38,7 @@ help:
 	@echo "             at TEST_DATABASE_URL ($(TEST_DATABASE_URL)); PYTEST_ARGS='-x -k ...' passes options"
 	@echo "make lint    ruff, bandit (fails on high severity) and our semgrep rules (.semgrep/); make test runs it first"
 	@echo "make install / install-dev   only the Python dependencies into $(VENV)"
+	@echo "make lock    after changing a pin: requirements*.lock (every package, sha256 hashes) and sbom.cdx.json"
 	@echo "make system-deps             only the Debian packages ($(TEST_DEBS))"
 	@echo "make pg-check                does PostgreSQL answer at TEST_DATABASE_URL?"
 	@echo "make clean                   remove the demo SQLite database (instance/jiefen.db)"
@@ -70,15 +71,43 @@ $(PY):
 	    exit 1
 	fi
 
-$(STAMP_RUN): requirements.txt | $(PY)
-	@echo "==> pip install -r requirements.txt"
-	$(PIP) install -q -r requirements.txt
+# Installs come only from the locks, with --require-hashes: requirements*.txt hold the pins we choose,
+# requirements*.lock (written by `make lock`) every package those pull in with the sha256 of each of its files.
+# pip refuses a download whose hash is not in the lock, so a substituted or re-uploaded file fails the install.
+$(STAMP_RUN): requirements.lock | $(PY)
+	@echo "==> pip install --require-hashes -r requirements.lock"
+	$(PIP) install -q --require-hashes -r requirements.lock
 	touch $@
 
-$(STAMP_DEV): requirements-dev.txt $(STAMP_RUN)
-	@echo "==> pip install -r requirements-dev.txt"
-	$(PIP) install -q -r requirements-dev.txt
+$(STAMP_DEV): requirements-dev.lock $(STAMP_RUN)
+	@echo "==> pip install --require-hashes -r requirements-dev.lock"
+	$(PIP) install -q --require-hashes -r requirements-dev.lock
 	touch $@
+
+# `make lock` after changing a pin in requirements.txt or requirements-dev.txt (tests/test_lock.py fails until
+# then). pip-tools and cyclonedx-bom live in a venv of their own and need PyPI. The dev lock is built with the
+# runtime lock as constraints, so `make run` and `make test` install the same versions. sbom.cdx.json is the
+# CycloneDX bill of materials of what production installs (requirements.lock).
+LOCK_VENV := $(VENV)/lock
+LOCK_OPTS := --generate-hashes --allow-unsafe --strip-extras --no-header --no-emit-index-url \
+	--no-emit-find-links --quiet
+
+lock: | $(PY)
+	@if [[ ! -x $(LOCK_VENV)/bin/pip-compile ]]; then
+	    $(PYTHON) -m venv $(LOCK_VENV)
+	    $(LOCK_VENV)/bin/python -m pip install -q pip-tools==7.6.2 cyclonedx-bom==7.5.0
+	fi
+	header='# Every package FILE pulls in, with the sha256 of its files. Written by `make lock`: do not edit.'
+	echo "==> pip-compile requirements.txt -> requirements.lock"
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_OPTS) -o requirements.lock requirements.txt
+	sed -i "1i $${header/FILE/requirements.txt}" requirements.lock
+	echo "==> pip-compile requirements-dev.txt (constrained by requirements.lock) -> requirements-dev.lock"
+	printf -- '-c requirements.lock\n-r requirements-dev.txt\n' > .requirements-dev.in
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_OPTS) -o requirements-dev.lock .requirements-dev.in
+	rm -f .requirements-dev.in
+	sed -i "1i $${header/FILE/requirements-dev.txt}" requirements-dev.lock
+	echo "==> cyclonedx-py requirements.lock -> sbom.cdx.json"
+	$(LOCK_VENV)/bin/cyclonedx-py requirements --output-reproducible --of JSON -o sbom.cdx.json requirements.lock
 
 install: $(STAMP_RUN)
 install-dev: $(STAMP_DEV)

@@ -16,3 +16,5 @@ backlog = 2048              # bursts wait in the kernel's queue rather than bein
 max_requests = 0            # no periodic restarts: nothing leaks per request
 logger_class = "app.privacy.logging_filter.GunicornLogger"  # ID and phone numbers redacted in gunicorn's own logs
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None    # e.g. "-" for stdout
+# gunicorn's default line plus the request id the app answered (X-Request-ID: the security log's request_id=)
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" rid=%({x-request-id}o)s'

@@ -18,6 +18,7 @@ from app.core.i18n import gettext, lazy_gettext
 from app.documents import DocumentError, issue
 from app.documents.operations import pdf_download
 from app.extensions import db
+from app.privacy.reveal import record_document_download
 
 log = logging.getLogger(__name__)
 bp = Blueprint("confirmation", __name__)
@@ -152,8 +153,10 @@ def application_pdf(case_id: int):
         log.error("confirmation application PDF of case %s not rendered: %s", case.id, exc)
         flash(gettext("暂时无法生成 PDF：服务器缺少中文字体，已通知管理员。"), "error")
         return _back(case)
+    filename = f"jiefen-confirmation-application-{case.id}.pdf"
+    record_document_download(case, current_user, f"司法确认申请书 {filename}", request.remote_addr)
     db.session.commit()
-    return pdf_download(issued.pdf, f"jiefen-confirmation-application-{case.id}.pdf", issued.document.sha256)
+    return pdf_download(issued.pdf, filename, issued.document.sha256)
 
 
 # --- the court ----------------------------------------------------------------------------------------------

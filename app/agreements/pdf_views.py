@@ -15,6 +15,7 @@ from app.core.errors import DomainError
 from app.core.i18n import gettext
 from app.documents.operations import pdf_download
 from app.extensions import db, limiter
+from app.privacy.reveal import record_document_download
 
 log = logging.getLogger(__name__)
 bp = Blueprint("agreement_pdf", __name__)
@@ -111,8 +112,10 @@ def download(case_id: int):
     data = pdf_ops.signed_pdf_bytes(agreement)
     if data is None:
         raise DomainError(gettext("协议 PDF 尚未生成完毕，请稍后在协议 PDF 页面查看进度。"), 409)
-    return pdf_download(data, f"jiefen-agreement-{case.id}-v{agreement.version}.pdf",
-                        pdf_ops.pdf_row(agreement.id).sha256)
+    filename = f"jiefen-agreement-{case.id}-v{agreement.version}.pdf"
+    record_document_download(case, current_user, f"调解协议书 {filename}", request.remote_addr)
+    db.session.commit()
+    return pdf_download(data, filename, pdf_ops.pdf_row(agreement.id).sha256)
 
 
 # --- /verify (no login) -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.core import security_log
 from app.core.i18n import N_, gettext
+from app.core.request_id import request_id
 from app.extensions import db
 
 
@@ -115,5 +116,6 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         if app.testing:
             raise exc
-        app.logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=exc)
+        app.logger.error("Unhandled error on %s %s (request_id=%s)", request.method, request.path, request_id(),
+                         exc_info=exc)
         return _render(500, gettext(_DEFAULT_MESSAGES[500]), exc)

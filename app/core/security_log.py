@@ -15,6 +15,8 @@ import re
 from flask import current_app, g, has_request_context, request
 from flask.logging import has_level_handler, wsgi_errors_stream
 
+from app.core.request_id import request_id
+
 log = logging.getLogger("security")
 
 # The documented set (README, "Security log"); security_event() refuses any other name.
@@ -79,7 +81,8 @@ def security_event(event: str, outcome: str, **fields: object) -> None:
         data["user_id"] = user_id
     data.update((k, v) for k, v in fields.items() if v is not None)
     if has_request_context():
-        data.update(ip=request.remote_addr or "-", method=request.method, endpoint=request.endpoint or "-")
+        data.update(ip=request.remote_addr or "-", method=request.method, endpoint=request.endpoint or "-",
+                    request_id=request_id())
     line = " ".join(f"{key}={_value(value)}" for key, value in data.items())
     log.log(logging.INFO if outcome == "success" else logging.WARNING, line,
             extra={"security_event": {k: _value(v) for k, v in data.items()}})

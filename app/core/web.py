@@ -28,7 +28,10 @@ SECURITY_HEADERS = tuple((name.lower(), name, value) for name, value in (
 
 
 def register_request_hooks(app: Flask) -> None:
+    from app.core import request_id
     from app.core.i18n import WTFORMS_TRANSLATIONS
+
+    request_id.install(app)
 
     @app.before_request
     def wtforms_translations():

@@ -27,6 +27,7 @@ from app.escalation.arbitration_forms import (
 from app.escalation.models import ArbitrationClause, Hearing
 from app.extensions import db
 from app.mediation.record import password_ok
+from app.privacy.reveal import record_document_download
 
 bp = Blueprint("arbitration", __name__)
 
@@ -163,7 +164,10 @@ def application_pdf(case_id: int):
     _require_arbitrable(case)
     rules = current_rules()
     pdf = render("documents/arbitration_application.html", application.application_data(case, rules))
-    return pdf_download(pdf, application.filename(case, rules))
+    filename = application.filename(case, rules)
+    record_document_download(case, current_user, f"仲裁申请书 {filename}", request.remote_addr)
+    db.session.commit()
+    return pdf_download(pdf, filename)
 
 
 @bp.route("/cases/<int:case_id>/arbitration/hearings", methods=["POST"])

@@ -22,6 +22,7 @@ from app.escalation import litigation as ops
 from app.escalation.litigation_forms import DecisionForm, FilingForm
 from app.escalation.litigation_rules import current_litigation_rules, load_litigation_rules
 from app.extensions import db
+from app.privacy.reveal import record_document_download
 
 log = logging.getLogger(__name__)
 bp = Blueprint("litigation", __name__)
@@ -152,8 +153,10 @@ def complaint_pdf(case_id: int):
                        ops.complaint_data(case, filing, current_litigation_rules()), case_id=case.id,
                        user_id=current_user.id)
         filing.complaint_document_id, document, pdf = issued.document.id, issued.document, issued.pdf
-        db.session.commit()
-    return pdf_download(pdf, f"jiefen-civil-complaint-{case.id}-{filing.seq}.pdf", document.sha256)
+    filename = f"jiefen-civil-complaint-{case.id}-{filing.seq}.pdf"
+    record_document_download(case, current_user, f"民事起诉状 {filename}", request.remote_addr)
+    db.session.commit()
+    return pdf_download(pdf, filename, document.sha256)
 
 
 # --- the court's view of the package ---------------------------------------------------------------------

@@ -178,5 +178,54 @@ def test_a_court_clerk_sees_masked_numbers_on_the_review_page_and_may_reveal_the
                                                    "reason_text": "审查司法确认申请，电话核实当事人意愿"},
                       page=f"/cases/{case_id}/reveal")
     assert resp.status_code == 200 and respondent_phone in resp.get_data(as_text=True)
-    (row,) = reveals(app)
+    (row,) = [r for r in reveals(app) if r.reason_code != "document"]  # the PDF above is recorded too: see below
     assert (row.user.username, row.role, row.field, row.reason_code) == ("court1", "court_clerk", "phone", "legal")
+
+
+def party_numbers(app, case_id) -> set[tuple[int, str]]:
+    from app.extensions import db
+
+    with app.app_context():
+        parties = db.session.scalars(sa.select(CaseParty).where(CaseParty.case_id == case_id)).all()
+        out = {(p.id, field) for p in parties for field in ("phone", "id_number") if getattr(p, field)}
+        db.session.remove()
+    return out
+
+
+def test_a_document_printing_full_numbers_is_a_recorded_reveal_for_staff_not_for_the_parties(app, demo, make_web,
+                                                                                              tmp_path):
+    from tests.agreements.test_confirmation import pdf_text, submitted
+
+    case_id, applicant, respondent, mediator, clerk = submitted(app, make_web)
+    respondent_phone = "13905539876"
+    url = f"/cases/{case_id}/confirmation/application.pdf"
+    for party in (applicant, respondent):  # their own document: full numbers, nothing recorded
+        pdf = party.client.get(url)
+        assert pdf.status_code == 200 and respondent_phone in pdf_text(pdf.get_data(), tmp_path)
+    assert reveals(app) == []
+    hint = "载有当事人完整号码，下载将记入号码查看记录"  # said next to the link to staff only
+    assert hint in mediator.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert hint not in applicant.get(f"/cases/{case_id}").get_data(as_text=True)
+    numbers = party_numbers(app, case_id)
+    assert len(numbers) >= 2
+    for staff in (mediator, clerk):
+        pdf = staff.client.get(url)
+        assert pdf.status_code == 200 and respondent_phone in pdf_text(pdf.get_data(), tmp_path)
+    rows = reveals(app)
+    assert len(rows) == 2 * len(numbers)  # one row per number printed, per download
+    for username, role in (("mediator", "mediator"), ("court1", "court_clerk")):
+        mine = [r for r in rows if r.role == role]
+        assert {(r.party_id, r.field) for r in mine} == numbers
+        assert {r.reason_code for r in mine} == {"document"} and {r.case_id for r in mine} == {case_id}
+        assert {r.reason_text for r in mine} == {f"司法确认申请书 jiefen-confirmation-application-{case_id}.pdf"}
+    from app.extensions import db
+
+    with app.app_context():
+        assert reveal_chain.verify() == (len(rows), None)
+        db.session.remove()
+    admin = make_web()
+    admin.login("admin")
+    log = admin.get("/org/audit/reveals").get_data(as_text=True)
+    assert log.count("下载载有完整号码的文书：司法确认申请书") == len(rows) and respondent_phone not in log
+    english = admin.get("/org/audit/reveals?lang=en").get_data(as_text=True)
+    assert "Downloaded a document that prints the full numbers" in english

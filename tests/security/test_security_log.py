@@ -93,8 +93,10 @@ def test_a_resident_opening_another_residents_case_logs_access_denied(app, demo,
     case_id = _case_not_visible_to(app, "resident2")  # the demo's disputes are resident1's
     web = make_web()
     web.login("resident2")
-    assert web.get(f"/cases/{case_id}").status_code == 404
+    refused = web.get(f"/cases/{case_id}")
+    assert refused.status_code == 404
     [denied] = events("access_denied")
+    assert denied.pop("request_id") == refused.headers["X-Request-ID"]  # the line names the request answered
     assert denied == {"event": "access_denied", "outcome": "refused", "user_id": str(user_id(app, "resident2")),
                       "status": "404", "ip": "127.0.0.1", "method": "GET", "endpoint": "cases.view_case"}
 
@@ -162,6 +164,7 @@ def test_a_wrong_reset_code_logs_reset_failed(app, demo, make_web, events, caplo
     [code] = test_recovery.codes_sent_to(app, phone)
     assert test_recovery.reset(web, "000000" if code != "000000" else "111111").status_code == 422
     [failed] = events("reset_failed")
+    assert len(failed.pop("request_id")) == 16
     assert failed == {"event": "reset_failed", "outcome": "failure", "user_id": str(user_id(app, "seclog_reset")),
                       "reason": "wrong_code", "tries": "1", "ip": "127.0.0.1", "method": "POST",
                       "endpoint": "recovery.reset"}
@@ -192,6 +195,7 @@ def test_a_field_that_is_not_a_token_is_never_written(app, caplog):
         security_event("login_failed", "failure", account="张三 hello=world", user_id=7)
     [record] = [r for r in caplog.records if r.name == "security"]
     assert record.levelno == logging.WARNING
-    assert record.getMessage() == "event=login_failed outcome=failure user_id=7 account=? ip=- method=POST " \
-                                  "endpoint=accounts.login"
+    message, request_id = record.getMessage().rsplit(" request_id=", 1)
+    assert message == "event=login_failed outcome=failure user_id=7 account=? ip=- method=POST endpoint=accounts.login"
+    assert len(request_id) == 16
     assert record.security_event["account"] == "?"
