@@ -213,7 +213,7 @@ def test_a_document_printing_full_numbers_is_a_recorded_reveal_for_staff_not_for
         assert pdf.status_code == 200 and respondent_phone in pdf_text(pdf.get_data(), tmp_path)
     rows = reveals(app)
     assert len(rows) == 2 * len(numbers)  # one row per number printed, per download
-    for username, role in (("mediator", "mediator"), ("court1", "court_clerk")):
+    for role in ("mediator", "court_clerk"):
         mine = [r for r in rows if r.role == role]
         assert {(r.party_id, r.field) for r in mine} == numbers
         assert {r.reason_code for r in mine} == {"document"} and {r.case_id for r in mine} == {case_id}
