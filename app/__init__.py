@@ -150,6 +150,7 @@ def _fresh_host_id_after_fork() -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.admin_views import bp as org_staff_bp
     from app.accounts.mfa_views import bp as mfa_bp
+    from app.accounts.phone_views import bp as phone_bp
     from app.accounts.recovery_views import bp as recovery_bp
     from app.accounts.views import bp as accounts_bp
     from app.agreements.confirmation_views import bp as confirmation_bp
@@ -183,7 +184,7 @@ def _register_blueprints(app: Flask) -> None:
                rules_admin_bp, assessment_bp, room_bp, scheduling_bp, deadlines_bp, record_bp, notifications_bp,
                agreements_bp, agreement_pdf_bp, confirmation_bp, api_bp, arbitration_bp, awards_bp, litigation_bp,
                dashboard_bp, case_search_bp, privacy_consent_bp, privacy_reveal_bp, retention_bp, rights_bp, recovery_bp, mfa_bp,
-               org_staff_bp):
+               org_staff_bp, phone_bp):
         app.register_blueprint(bp)
 
 

@@ -125,8 +125,13 @@ class Config:
     # Hours a temporary password given at the counter (/org/assisted-reset) works; after that, a login with it is
     # refused and the resident must come back.
     TEMP_PASSWORD_HOURS = int(os.environ.get("TEMP_PASSWORD_HOURS", "24"))
-    # New accounts per IP (each costs a password hash and zxcvbn; nothing confirms the phone yet).
+    # New accounts per IP (each costs a password hash and zxcvbn, and an SMS code to the phone typed).
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20/hour")
+    # Codes that verify an account's phone or a new number (app/accounts/phone.py): per account, per number sent to
+    # (whichever accounts ask: nobody's phone is an SMS pump) and per IP; the registration's first code counts too.
+    PHONE_CODE_ACCOUNT_RATE_LIMIT = os.environ.get("PHONE_CODE_ACCOUNT_RATE_LIMIT", "5/hour")
+    PHONE_CODE_NUMBER_RATE_LIMIT = os.environ.get("PHONE_CODE_NUMBER_RATE_LIMIT", "5/hour")
+    PHONE_CODE_IP_RATE_LIMIT = os.environ.get("PHONE_CODE_IP_RATE_LIMIT", "20/hour")
     # The court API (app/api/), per bearer token: generous for a filing system's batch, a stop for a runaway loop
     # or a leaked token.
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")
@@ -175,6 +180,7 @@ class TestConfig(Config):
     CONSULT_RATE_LIMIT = "100000/minute"
     RESET_IP_RATE_LIMIT = "100000/hour"  # every test comes from 127.0.0.1; the per-account limit stays
     REGISTER_RATE_LIMIT = "100000/hour"  # tests/accounts/test_register_limit.py lowers it for its own address
+    PHONE_CODE_IP_RATE_LIMIT = "100000/hour"  # the per-account and per-number limits stay
     API_RATE_LIMIT = "100000/minute"     # tests/api/test_api_rate_limit.py lowers it for its own tokens
     TRUSTED_PROXIES = 0                  # whatever the environment says: tests that need a proxy make their own app
 

@@ -11,6 +11,7 @@ from app.cases import operations
 from app.cases.models import Case, PartyKind, PartyRole
 from app.cases.operations import CaseData, PartyData
 from app.cases.rules import current_rules
+from app.core.time import utcnow
 from app.extensions import db
 
 COUNTY, TOWN_A, TOWN_B = "340202", "340202001", "340202002"
@@ -63,6 +64,9 @@ USERS = [
 ]
 # Residents who have agreed to the current personal-information rules (resident3 has not: the consent page shows).
 CONSENTED_RESIDENTS = ("resident1", "resident2")
+# Demo accounts whose phone is not verified yet (the account page offers 验证手机号); every other one's is, as if
+# its owner had typed the SMS code (app/accounts/phone.py).
+UNVERIFIED_PHONES = ("resident3",)
 DEMO_LOGINS = [(u[0], u[2].value, dict((o[0], o[1]) for o in ORGANISATIONS).get(u[3], "")) for u in USERS
                if u[0] in {"resident1", "resident2", "resident3", "grid1", "mediator1", "orgadmin1", "arbitrator1", "court1", "admin"}]
 
@@ -88,6 +92,8 @@ def _get_or_create_users(orgs: dict[str, Organisation], password: str) -> dict[s
             user = User(username=username, display_name=name, role=role, password_hash=pw_hash, region_code=region,
                         organisation=orgs[org_key] if org_key else None,
                         phone=f"1390553{len(users):04d}")
+            if username not in UNVERIFIED_PHONES:
+                user.phone_verified_at = utcnow()
             if specialties is not None:
                 user.mediator_profile = MediatorProfile(specialties=specialties, languages=["zh", "wuu"], capacity=12)
             db.session.add(user)

@@ -45,6 +45,8 @@ ACTION_LABELS = {
     "end_sessions": N_("结束全部登录"),
     "reset_mfa": N_("重置两步验证"),
     "assisted_reset": N_("协助重设密码"),
+    "phone_verified": N_("验证手机号"),   # by the account itself (app/accounts/phone.py)
+    "phone_changed": N_("更换手机号"),
 }
 NOT_FOUND = N_("您要找的页面不存在，或您无权查看。")  # the words of any other 404: another organisation's person
 # Temporary passwords: lower-case letters and digits without look-alikes (no 0/o, 1/l/i), read aloud or off paper.

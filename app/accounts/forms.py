@@ -152,6 +152,28 @@ class MfaRemoveForm(MfaCodeForm):
     submit = SubmitField(lazy_gettext("关闭两步验证"))
 
 
+class PhoneCodeForm(FlaskForm):
+    """The code sent by SMS to verify the account's phone or a new number (app/accounts/phone.py)."""
+    code = StringField(lazy_gettext("短信验证码"), validators=[
+        DataRequired(lazy_gettext("请输入短信中的 6 位验证码。")),
+        Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=lazy_gettext("验证码是 6 位数字。"))], render_kw=CODE_FIELD)
+    submit = SubmitField(lazy_gettext("验证"))
+
+
+class PhoneChangeForm(FlaskForm):
+    """A new number for the account: a code goes to it, and the number changes when the code comes back. The
+    password again first (ASVS 5.0 7.5.1: the phone recovers the account)."""
+    phone = StringField(lazy_gettext("新手机号码"), validators=[DataRequired(lazy_gettext("请输入新的手机号码。")),
+                                                           validate_phone_number], render_kw=TEL)
+    password = PasswordField(lazy_gettext("登录密码"), validators=[DataRequired(lazy_gettext("请输入登录密码。"))],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(lazy_gettext("发送验证码到新号码"))
+
+
+class PostOnlyForm(FlaskForm):
+    """Only the CSRF token: a button (send the code again, cancel the change) that takes nothing typed."""
+
+
 class ChooseNewPasswordForm(NewPasswordForm):
     """After logging in with a temporary password: a new one, no current password (the temporary one is spent)."""
     submit = SubmitField(lazy_gettext("设置新密码"))

@@ -74,6 +74,9 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.resident)
     phone: Mapped[str | None] = mapped_column(EncryptedString("users.phone"))  # encrypted at rest (core/crypto)
     phone_bidx: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # blind index, follows `phone`
+    # When the phone was proven by an SMS code sent to it (app/accounts/phone.py); None: never, or it changed since
+    # (follows `phone`: any other number clears it). Only a verified number counts as the person's own.
+    phone_verified_at: Mapped[datetime | None] = mapped_column()
     email: Mapped[str | None] = mapped_column(sa.String(120))
     region_code: Mapped[str | None] = mapped_column(sa.String(12))
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
@@ -109,13 +112,20 @@ class User(UserMixin, db.Model):
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
 
+    @property
+    def phone_verified(self) -> bool:
+        return bool(self.phone) and self.phone_verified_at is not None
+
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"
 
 
 @sa.event.listens_for(User.phone, "set")
 def _user_phone_set(target: User, value: str | None, oldvalue, initiator) -> None:
-    target.phone_bidx = blind_index_or_none("phone", value)
+    bidx = blind_index_or_none("phone", value)
+    if sa.inspect(target).attrs.phone_bidx.loaded_value != bidx:  # another number (or not known): not proven
+        target.phone_verified_at = None
+    target.phone_bidx = bidx
 
 
 class MediatorProfile(db.Model):
@@ -204,6 +214,38 @@ class MfaRecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column()
 
 
+class PhoneVerification(db.Model):
+    """A code sent by SMS to prove a phone number (app/accounts/phone.py): the account's own number (purpose
+    "verify"), or a new number the account is to change to (purpose "change"), which replaces the old one only once
+    its code is typed. The number is encrypted at rest with its blind index, as users.phone; only an HMAC of the code
+    is kept (app/core/sms_codes.py). An account has at most one unused row: a newer code, a confirmation or a
+    cancelled change sets used_at."""
+
+    __tablename__ = "phone_verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(10))
+    phone: Mapped[str] = mapped_column(EncryptedString("phone_verifications.phone"))  # encrypted at rest
+    phone_bidx: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # blind index, follows `phone`
+    salt: Mapped[str] = mapped_column(sa.String(32))
+    code_hmac: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column()  # confirmed, replaced by a newer code, or cancelled
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("purpose IN ('verify', 'change')", name="purpose"),)
+
+
+@sa.event.listens_for(PhoneVerification.phone, "set")
+def _verification_phone_set(target: PhoneVerification, value: str | None, oldvalue, initiator) -> None:
+    target.phone_bidx = blind_index_or_none("phone", value)
+
+
 # What an account event's hash covers: every column it is written with except its id (as PiiReveal's HASHED).
 ACCOUNT_EVENT_HASHED = ("actor_id", "actor_role", "target_id", "organisation_id", "action", "reason",
                         "id_checked", "sessions_ended", "ip", "created_at")
@@ -224,7 +266,8 @@ class AccountEvent(db.Model):
     """What an organisation admin did to an account from the web (app/accounts/admin_ops.py), or the system
     administrator with `flask users` on the server (app/accounts/cli.py: no actor_id, actor_role 'cli', the OS user in
     actor_os_user): stop or restart it, end its sessions, reset its second factor, give a resident a temporary
-    password. Who, to whom, why, from where.
+    password; and what people did to their own phone number (app/accounts/phone.py: verified it, changed it; actor
+    and target are then the same account, and no number is recorded). Who, to whom, why, from where.
 
     Append-only and hash-chained in id order like the PII reveal log (app/core/audit.py): `hash` = sha256(`prev_hash`
     || canonical JSON of ACCOUNT_EVENT_HASHED); `flask audit verify` checks it. No foreign key on target_id's
@@ -251,8 +294,8 @@ class AccountEvent(db.Model):
     target: Mapped[User] = relationship(foreign_keys=[target_id])
 
     __table_args__ = (
-        sa.CheckConstraint("action IN ('deactivate', 'activate', 'end_sessions', 'reset_mfa', 'assisted_reset')",
-                           name="action"),
+        sa.CheckConstraint("action IN ('deactivate', 'activate', 'end_sessions', 'reset_mfa', 'assisted_reset', "
+                           "'phone_verified', 'phone_changed')", name="action"),
         sa.CheckConstraint("actor_id IS NOT NULL OR (actor_role = 'cli' AND actor_os_user IS NOT NULL)",
                            name="actor_known"),
     )

@@ -5,40 +5,28 @@ Whether a username and phone match an account is never told: the request page an
 browser that asked for an account that does not exist gets a token too, for which no code is ever right. A code
 lasts RESET_CODE_MINUTES, takes RESET_CODE_ATTEMPTS tries, and works once; asking again replaces the older codes;
 the number of requests is limited per account and per IP (app/accounts/recovery_views.py). A reset ends every
-session of the account and is announced like any password change (app/accounts/devices.py)."""
+session of the account and is announced like any password change (app/accounts/devices.py). The code itself is
+app/core/sms_codes.py's, under the browser's token."""
 from __future__ import annotations
 
-import enum
 import hashlib
-import hmac
 import logging
 import secrets
-from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from app.accounts.models import PasswordReset, User, UserSession
 from app.accounts.operations import SessionEnd, end_sessions, forget_temporary_password, hash_password
+from app.core import sms_codes
 from app.core.crypto import blind_index
 from app.core.i18n import gettext
+from app.core.sms_codes import Outcome
 from app.core.time import utcnow
 from app.extensions import db
 
 log = logging.getLogger(__name__)
-RESET_CODE_MINUTES = 10
-RESET_CODE_ATTEMPTS = 5
-
-
-class Outcome(enum.Enum):
-    done = "done"
-    wrong_code = "wrong_code"        # counted; the form says so next to the code field
-    no_longer_valid = "expired"      # expired, used, replaced, too many tries, or never issued
-
-
-def _code_hmac(token: str, code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode("utf-8")
-    return hmac.new(key, f"{token}:{code}".encode("ascii"), hashlib.sha256).hexdigest()
+RESET_CODE_MINUTES = sms_codes.CODE_MINUTES
+RESET_CODE_ATTEMPTS = sms_codes.CODE_ATTEMPTS
 
 
 def _token_hash(token: str) -> str:
@@ -65,10 +53,10 @@ def request_code(username: str, phone: str, ip: str | None) -> str:
     db.session.execute(sa.update(PasswordReset).where(PasswordReset.user_id == user.id,
                                                       PasswordReset.used_at.is_(None))
                        .values(used_at=now).execution_options(synchronize_session=False))
-    code = f"{secrets.randbelow(10**6):06d}"
-    db.session.add(PasswordReset(user_id=user.id, token_hash=_token_hash(token), code_hmac=_code_hmac(token, code),
-                                 created_at=now, expires_at=now + timedelta(minutes=RESET_CODE_MINUTES),
-                                 ip_address=ip))
+    code = sms_codes.new_code()
+    db.session.add(PasswordReset(user_id=user.id, token_hash=_token_hash(token),
+                                 code_hmac=sms_codes.code_hmac(token, code), created_at=now,
+                                 expires_at=sms_codes.expires(now), ip_address=ip))
     queue("sms", user.phone, "", gettext("【解纷】您正在重设登录密码，验证码 %(code)s，%(minutes)s 分钟内有效。"
                                          "工作人员不会向您索要验证码，请勿告诉他人。", code=code,
                                          minutes=RESET_CODE_MINUTES))
@@ -82,14 +70,10 @@ def _row(token: str | None) -> PasswordReset | None:
     return db.session.scalar(sa.select(PasswordReset).where(PasswordReset.token_hash == _token_hash(token)))
 
 
-def _usable(row: PasswordReset) -> bool:
-    return row.used_at is None and row.expires_at > utcnow() and row.attempts < RESET_CODE_ATTEMPTS
-
-
 def pending(token: str | None) -> PasswordReset | None:
     """The reset this token stands for, while its code can still be used."""
     row = _row(token)
-    return row if row is not None and _usable(row) else None
+    return row if row is not None and sms_codes.usable(row) else None
 
 
 def reset_password(token: str | None, code: str, new_password: str) -> Outcome:
@@ -99,13 +83,9 @@ def reset_password(token: str | None, code: str, new_password: str) -> Outcome:
     row = _row(token)
     if row is None:
         return Outcome.wrong_code
-    if not _usable(row):
-        return Outcome.no_longer_valid
-    if not hmac.compare_digest(row.code_hmac, _code_hmac(token, code.strip())):
-        row.attempts += 1
-        db.session.flush()
-        return Outcome.wrong_code if row.attempts < RESET_CODE_ATTEMPTS else Outcome.no_longer_valid
-    row.used_at = utcnow()
+    outcome = sms_codes.check(row, token, code)
+    if outcome is not Outcome.done:
+        return outcome
     row.user.password_hash = hash_password(new_password)
     forget_temporary_password(row.user)  # a password of their own now: no longer "temporary", nor expired
     end_sessions(UserSession.user_id == row.user_id, reason=SessionEnd.password_changed)

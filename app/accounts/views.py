@@ -6,7 +6,7 @@ import hashlib
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_url
 
-from app.accounts import admin_ops, devices, mfa, operations
+from app.accounts import admin_ops, devices, mfa, operations, phone
 from app.accounts.forms import (
     ChooseNewPasswordForm,
     EndDevicesForm,
@@ -68,9 +68,20 @@ def register():
         user = operations.register_resident(form.username.data, form.password.data,
                                             form.display_name.data.strip(), form.phone.data, form.email.data)
         operations.start_session(user, request.remote_addr, request.user_agent.string)
+        refused = phone.send_code(user, request.remote_addr) if user.phone else None
         db.session.commit()
         flash(gettext("注册成功，欢迎使用解纷。"), "success")
-        return _after_login()
+        if not user.phone:
+            return _after_login()
+        # The number typed is anyone's until its code comes back: 验证手机号 next (it may be skipped, and done later
+        # from the account page; until then the number opens nothing).
+        if refused is not None:
+            from app.accounts.phone_views import too_many_codes
+
+            flash(too_many_codes(refused), "error")
+        else:
+            security_event("phone_code_sent", "success", user_id=user.id, purpose=phone.VERIFY)
+        return redirect(url_for("phone.verify", next=safe_local_path(request.args.get("next"))))
     return render_template("accounts/register.html", form=form), (422 if form.errors else 200)
 
 
@@ -194,7 +205,8 @@ def lockout_message() -> str:
 @login_required
 def account():
     """The account's pages in one place (the name in the nav leads here)."""
-    return render_template("accounts/account.html", has_mfa=mfa.factor(current_user) is not None)
+    return render_template("accounts/account.html", has_mfa=mfa.factor(current_user) is not None,
+                           phone_waiting=phone.pending(current_user._get_current_object()))
 
 
 @bp.route("/account/sessions", methods=["GET", "POST"])

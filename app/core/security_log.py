@@ -32,6 +32,10 @@ EVENTS = {
     "reset_failed": "a wrong, expired or used-up password reset code (reason)",
     "invitation_code_failed": "a wrong, expired or used-up SMS code typed to answer a mediation invitation (reason, "
                               "invitation, tries)",
+    "phone_code_sent": "an SMS code went to the account's phone or to a new number for it (purpose: verify, change)",
+    "phone_code_failed": "a wrong, expired or used-up phone verification code (purpose, reason, tries)",
+    "phone_verified": "the account's phone number was proven by the SMS code sent to it",
+    "phone_changed": "the account's phone number was replaced by a new one proven by its SMS code (old number told)",
     "logout": "the user logged out",
     "access_denied": "403 or 404 answered to a logged-in user (status, endpoint)",
     "csrf_failed": "a form or AJAX request refused for a missing or bad CSRF token or referrer (reason)",

@@ -3,7 +3,6 @@ never commits."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -13,14 +12,15 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.accounts.models import Role, User
-from app.accounts.recovery import RESET_CODE_ATTEMPTS, RESET_CODE_MINUTES, Outcome
 from app.cases.models import Case, CaseParty, CaseStatus, Stage
 from app.cases.operations import append_event
 from app.cases.signals import case_transitioned
+from app.core import sms_codes
 from app.core.crypto import normalise_phone
 from app.core.errors import DomainError
 from app.core.i18n import gettext
 from app.core.masking import mask_phone
+from app.core.sms_codes import Outcome
 from app.core.time import utcnow
 from app.core.validators import phone_error
 from app.extensions import db
@@ -123,15 +123,18 @@ def usable(inv: Invitation | None, now: datetime | None = None) -> bool:
 
 
 # Why an account may not answer an invitation (answer_refusal); the views explain each in words. A resident whose
-# account has another number (or none) may still answer once they prove they hold the invited one (CODE_PROVES).
+# account has another number (or none), or this number not yet verified, may still answer once they prove they hold
+# the invited one (CODE_PROVES).
 STAFF, OTHER_ACCOUNT, NO_PHONE, OTHER_PHONE = "staff", "other_account", "no_phone", "other_phone"
-CODE_PROVES = (NO_PHONE, OTHER_PHONE)
+UNVERIFIED_PHONE = "unverified_phone"
+CODE_PROVES = (NO_PHONE, OTHER_PHONE, UNVERIFIED_PHONE)
 
 
 def answer_refusal(inv: Invitation, user: User) -> str | None:
     """Why this user may not answer for the invited party (None: they may). The link alone is not enough: only a
-    resident answers, and when the party has a phone number on file (the SMS went there) the account's must match,
-    or the resident must have typed a code sent to that number (send_code, check_code)."""
+    resident answers, and when the party has a phone number on file (the SMS went there) the account's must match
+    and have been verified by an SMS code (app/accounts/phone.py: anyone can type any number at registration), or
+    the resident must have typed a code sent to that number for this invitation (send_code, check_code)."""
     if user.role != Role.resident:
         return STAFF
     party = inv.party
@@ -141,8 +144,10 @@ def answer_refusal(inv: Invitation, user: User) -> str | None:
     if not invited:
         return None  # invited by e-mail or in person only: nothing to compare
     own = normalise_phone(user.phone or "")
-    if own == invited or number_proven(inv, user):
+    if (own == invited and user.phone_verified_at is not None) or number_proven(inv, user):
         return None
+    if own == invited:
+        return UNVERIFIED_PHONE
     return OTHER_PHONE if own else NO_PHONE
 
 
@@ -151,8 +156,8 @@ def invited_number(inv: Invitation) -> str:
     return mask_phone(normalise_phone(inv.party.phone or ""))
 
 
-# --- proving the invited number by a code (like a password reset code, app/accounts/recovery.py) ----------------
-CODE_MINUTES, CODE_ATTEMPTS = RESET_CODE_MINUTES, RESET_CODE_ATTEMPTS  # 10 minutes, 5 tries, used once
+# --- proving the invited number by a code (app/core/sms_codes.py, as a password reset code) ----------------------
+CODE_MINUTES, CODE_ATTEMPTS = sms_codes.CODE_MINUTES, sms_codes.CODE_ATTEMPTS  # 10 minutes, 5 tries, used once
 # Codes sent within CODE_SEND_WINDOW: CODE_SENDS per account asking, so that someone else holding the link cannot use
 # up the respondent's own sends; and CODE_SENDS_TOTAL per invitation, whoever asks, so that the party's phone is not
 # an SMS pump. One other person uses at most 3 of the 10: the respondent still has their own 3.
@@ -172,10 +177,8 @@ class SendLimit:
         return self.scope == "invitation-code-account"
 
 
-def _code_hmac(row: InvitationCode, code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode("utf-8")
-    message = f"invitation-code:{row.invitation_id}:{row.user_id}:{row.salt}:{code}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+def _code_subject(row: InvitationCode) -> str:
+    return f"invitation-code:{row.invitation_id}:{row.user_id}:{row.salt}"
 
 
 def _codes(inv: Invitation, user: User) -> sa.Select:
@@ -190,11 +193,7 @@ def number_proven(inv: Invitation, user: User) -> bool:
 def current_code(inv: Invitation, user: User, now: datetime | None = None) -> InvitationCode | None:
     """The newest code this account asked for, while it can still be typed (older ones were replaced by it)."""
     row = db.session.scalar(_codes(inv, user).order_by(InvitationCode.id.desc()).limit(1))
-    return row if row is not None and _usable(row, now) else None
-
-
-def _usable(row: InvitationCode, now: datetime | None = None) -> bool:
-    return row.used_at is None and row.expires_at > (now or utcnow()) and row.attempts < CODE_ATTEMPTS
+    return row if row is not None and sms_codes.usable(row, now) else None
 
 
 def send_wait(inv: Invitation, user: User, now: datetime | None = None) -> SendLimit | None:
@@ -221,10 +220,10 @@ def send_code(inv: Invitation, user: User, now: datetime | None = None) -> SendL
     limit = send_wait(inv, user, now)
     if limit is not None:
         return limit
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = sms_codes.new_code()
     row = InvitationCode(invitation_id=inv.id, user_id=user.id, salt=secrets.token_hex(16), created_at=now,
-                         expires_at=now + timedelta(minutes=CODE_MINUTES), attempts=0)
-    row.code_hmac = _code_hmac(row, code)
+                         expires_at=sms_codes.expires(now), attempts=0)
+    row.code_hmac = sms_codes.code_hmac(_code_subject(row), code)
     db.session.add(row)
     case = inv.case
     queue("sms", inv.party.phone, gettext("【解纷】调解邀请验证码"),
@@ -247,14 +246,11 @@ def check_code(inv: Invitation, user: User, code: str, now: datetime | None = No
     caller answers in the same transaction). A wrong one counts against CODE_ATTEMPTS."""
     now = now or utcnow()
     row = db.session.scalar(_codes(inv, user).order_by(InvitationCode.id.desc()).limit(1))
-    if row is None or not _usable(row, now):
+    if row is None:
         return Outcome.no_longer_valid
-    if not hmac.compare_digest(row.code_hmac, _code_hmac(row, (code or "").strip())):
-        row.attempts += 1
-        db.session.flush()
-        return Outcome.wrong_code if row.attempts < CODE_ATTEMPTS else Outcome.no_longer_valid
-    row.used_at = now
-    db.session.flush()
+    outcome = sms_codes.check(row, _code_subject(row), code, now)
+    if outcome is not Outcome.done:
+        return outcome
     log.info("invitation %s: the party's number proven by user %s", inv.id, user.id)
     return Outcome.done
 

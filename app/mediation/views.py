@@ -11,7 +11,6 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.accounts.models import Role, User
-from app.accounts.recovery import Outcome
 from app.cases import operations
 from app.cases.assignment import case_snapshot, current_engine, mediator_snapshots
 from app.cases.forms import StepForm
@@ -22,6 +21,7 @@ from app.cases.views import load_case
 from app.core.errors import DomainError, TransitionRefused
 from app.core.i18n import gettext, lazy_gettext
 from app.core.security_log import security_event
+from app.core.sms_codes import Outcome
 from app.core.validators import phone_error
 from app.extensions import db
 from app.mediation import deadlines

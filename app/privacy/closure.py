@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app.accounts import mfa
-from app.accounts.models import PasswordReset, Role, User, UserSession
+from app.accounts.models import PasswordReset, PhoneVerification, Role, User, UserSession
 from app.accounts.operations import SessionEnd, end_sessions, hash_password
 from app.cases.models import Case
 from app.core.time import utcnow
@@ -88,6 +88,7 @@ def close_account(user: User, why: str = "closed by its owner") -> ClosureReport
         .execution_options(synchronize_session=False)).rowcount or 0
     report.messages_given_up = _give_up_messages_to(user, now)
     db.session.execute(sa.delete(PasswordReset).where(PasswordReset.user_id == user.id))  # codes, IPs: nothing to keep
+    db.session.execute(sa.delete(PhoneVerification).where(PhoneVerification.user_id == user.id))  # numbers, codes
     mfa.remove(user)  # the authenticator secret and recovery codes
     consult = db.metadata.tables["consult_queries"]
     report.consult_queries_detached = db.session.execute(  # their own words go; the statistics stay
@@ -105,7 +106,9 @@ def _count(query) -> int:
 def _give_up_messages_to(user: User, now) -> int:
     """Undelivered e-mail and SMS to the user's number or address are never sent. The recipient is encrypted with a
     random nonce, so the pending ones (few: the sender delivers within minutes) are compared decrypted."""
-    addresses = {a for a in (user.phone, user.email) if a}
+    waiting = db.session.scalars(sa.select(PhoneVerification.phone).where(  # a code on its way to a new number
+        PhoneVerification.user_id == user.id, PhoneVerification.used_at.is_(None)))
+    addresses = {a for a in (user.phone, user.email, *waiting) if a}
     if not addresses:
         return 0
     pending = db.session.scalars(sa.select(OutboxMessage).where(

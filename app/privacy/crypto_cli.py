@@ -14,6 +14,7 @@ from app.extensions import db
 # (table, column, blind-index kind or None); the purpose is "table.column".
 ENCRYPTED_COLUMNS = (
     ("users", "phone", "phone"),
+    ("phone_verifications", "phone", "phone"),
     ("case_parties", "phone", "phone"),
     ("case_parties", "id_number", "id_number"),
     ("outbox_messages", "to", None),

@@ -43,7 +43,8 @@ def personal_data(user: User) -> dict:
     data = {
         "format": FORMAT,
         "generated_at": _value(utcnow()),
-        "account": _row(user, "username", "display_name", "role", "phone", "email", "region_code", "created_at"),
+        "account": _row(user, "username", "display_name", "role", "phone", "phone_verified_at", "email", "region_code",
+                        "created_at"),
         "logins": [_row(s, "created_at", "last_seen_at", "ended_at", "end_reason", "ip_address", "user_agent")
                    for s in db.session.scalars(sa.select(UserSession).where(UserSession.user_id == user.id)
                                                .order_by(UserSession.id))],

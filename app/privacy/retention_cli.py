@@ -29,6 +29,7 @@ def purge(days: int | None, dry_run: bool, batch_size: int, inactive_days: int |
         raise click.BadParameter("--days must be >= 0 and --batch-size >= 1")
     report = purge_due(days, storage(), batch_size=batch_size, dry_run=dry_run, commit=db.session.commit)
     codes = _old_reset_codes(dry_run)
+    phone_codes = _old_phone_codes(dry_run)
     questions_days = current_app.config["CONSULT_RETENTION_DAYS"]
     questions = _old_consult_questions(questions_days, dry_run)
     inactive_days = days if inactive_days is None else inactive_days
@@ -41,6 +42,7 @@ def purge(days: int | None, dry_run: bool, batch_size: int, inactive_days: int |
     rows = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing"
     click.echo(f"{report.cases} case(s) {verb} (retention {days} days): {rows}.")
     click.echo(f"{codes} password reset code(s) older than {RESET_CODE_DAYS} days {verb}.")
+    click.echo(f"{phone_codes} phone verification code(s) older than {RESET_CODE_DAYS} days {verb}.")
     click.echo(f"{questions} consult question text(s) older than {questions_days} days {verb}.")
     closed_verb = "would be closed (dry run)" if dry_run else "closed"
     click.echo(f"{closed} resident account(s) unused for {inactive_days} days {closed_verb}; "
@@ -83,6 +85,21 @@ def _old_reset_codes(dry_run: bool) -> int:
     if dry_run:
         return db.session.scalar(sa.select(sa.func.count()).select_from(PasswordReset).where(old)) or 0
     return db.session.execute(sa.delete(PasswordReset).where(old)).rowcount or 0
+
+
+def _old_phone_codes(dry_run: bool) -> int:
+    """Delete (or count) phone verification rows (account, number, time, IP) older than RESET_CODE_DAYS."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from app.accounts.models import PhoneVerification
+    from app.core.time import utcnow
+
+    old = PhoneVerification.created_at < utcnow() - timedelta(days=RESET_CODE_DAYS)
+    if dry_run:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(PhoneVerification).where(old)) or 0
+    return db.session.execute(sa.delete(PhoneVerification).where(old)).rowcount or 0
 
 
 def _old_consult_questions(days: int, dry_run: bool) -> int:

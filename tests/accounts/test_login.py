@@ -62,8 +62,8 @@ def test_register_duplicate_username(app, make_web):
 
 
 def test_register_logs_in_and_stores_a_scrypt_hash(app, web):
-    resp = register(web)
-    assert resp.status_code == 302 and resp.headers["Location"] == "/dashboard"
+    resp = register(web)  # with a phone: its SMS code next (tests/accounts/test_phone_verification.py)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/account/phone/verify"
     assert "王芳" in web.get("/my/cases").get_data(as_text=True)
     from app.extensions import db
 
@@ -72,6 +72,7 @@ def test_register_logs_in_and_stores_a_scrypt_hash(app, web):
         assert user.password_hash.startswith("scrypt:")
         assert GOOD["password"] not in user.password_hash
         assert user.role.value == "resident" and user.phone == "13905531111"
+        assert user.phone_verified_at is None  # typed, not proven
         db.session.remove()
 
 

@@ -49,11 +49,13 @@ JOURNEYS: dict[str, tuple[str | None, list[tuple[str, str | Follow | Below | Ask
         ("my-cases", "/my/cases"), ("case", Follow(r"^/cases/\d+$", SIGNED_AGREEMENT_CASE)),
         ("agreement", Below("/agreement")), ("assessment", Below("/assessment")),
         ("intake-1", "/cases/new"), ("consult", Ask("工资拖欠")), ("notifications", "/notifications"),
-        ("account", "/account"), ("devices", "/account/sessions"), ("mfa", "/account/mfa"),
+        ("account", "/account"), ("phone", "/account/phone"), ("devices", "/account/sessions"), ("mfa", "/account/mfa"),
         ("password", "/account/password"), ("privacy", "/account/privacy"),
         ("close-account-blocked", "/account/close"),  # disputes in progress: listed, no form
     ]),
-    "new-resident": ("resident3", [("consent", "/privacy/consent?next=/cases/new"), ("close-account", "/account/close")]),
+    "new-resident": ("resident3", [  # the demo's one unverified phone: the account page offers 验证手机号
+        ("consent", "/privacy/consent?next=/cases/new"), ("phone-unverified", "/account/phone"),
+        ("verify-phone", "/account/phone/verify"), ("close-account", "/account/close")]),
     "grid-worker": ("grid1", [("my-cases", "/my/cases"), ("intake-1", "/cases/new"), ("consult", "/consult")]),
     "mediator": ("mediator1", [
         ("inbox", "/mediator/inbox"), ("case", Follow(r"^/cases/\d+$")), ("room", Follow(r"^/cases/\d+/room$")),

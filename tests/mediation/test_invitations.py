@@ -18,11 +18,14 @@ LINK_RE = re.compile(r"/invitations/([A-Za-z0-9_\-]+)")
 INVITED_PHONE = "13905539876"  # the respondent's number in tests.cases.test_funnel_journeys.file_dispute
 
 
-def invited_phone_on_account(app, username="resident2", phone=INVITED_PHONE):
-    """The respondent's account carries the number the invitation SMS went to (only that account may answer it);
-    the demo accounts have numbers of their own."""
+def invited_phone_on_account(app, username="resident2", phone=INVITED_PHONE, verified=True):
+    """The respondent's account carries the number the invitation SMS went to, verified by its SMS code unless told
+    otherwise (only a verified number answers without the invitation's own code); the demo accounts have numbers of
+    their own."""
     with app.app_context():
-        db.session.scalar(sa.select(User).where(User.username == username)).phone = phone
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        user.phone = phone
+        user.phone_verified_at = utcnow() if verified and phone else None
         db.session.commit()
         db.session.remove()
 
