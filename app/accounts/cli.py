@@ -6,8 +6,8 @@ Every change is on the record like the web's (app/accounts/admin_ops.py): an acc
 and the person is told in the app, in the words the web's actions use."""
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 
 import click
 import sqlalchemy as sa
@@ -34,12 +34,39 @@ def _reason(ctx: click.Context, param: click.Parameter, value: str) -> str:
 reason_option = click.option("--reason", required=True, callback=_reason, help=REASON_HELP)
 
 
-def os_user() -> str:
-    """Who ran the command on the server: the login name (getpass), else the numeric user id."""
+def _uid_name(uid: int) -> str:
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container without a passwd entry)
-        return f"uid {os.getuid()}"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # no passwd entry for this uid (a container)
+        return f"uid {uid}"
+
+
+def _login_uid() -> int | None:
+    """The uid the session logged in as (the kernel's audit login uid, set at login by PAM and kept across su and
+    sudo; the process cannot change it), or None where the kernel does not keep one."""
+    try:
+        with open("/proc/self/loginuid", encoding="ascii") as f:
+            value = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    return None if value in (-1, 2**32 - 1) else value
+
+
+def os_user() -> str:
+    """Who ran the command on the server, for the account event log (at most 64 characters).
+
+    The effective user's name from the password database: not getpass.getuser(), which believes the LOGNAME and
+    USER variables that anyone can set. When the login user differs (su, sudo), it is named too; where the kernel
+    keeps no login uid, sudo's SUDO_USER stands in for it (only trusted when running as root, as sudo runs)."""
+    euid = os.geteuid()
+    name = _uid_name(euid)
+    login = _login_uid()
+    if login is not None and login != euid:
+        return f"{name} (login {_uid_name(login)})"[:64]
+    sudo_user = os.environ.get("SUDO_USER", "").strip()
+    if login is None and euid == 0 and sudo_user and sudo_user != name:
+        return f"{name} (sudo from {sudo_user})"[:64]
+    return name[:64]
 
 
 def _user(username: str) -> User:

@@ -3,7 +3,8 @@ second factor. Each change is an account event in the hash chain (actor: the CLI
 required --reason), `flask audit verify` still passes, and the person is told in the app as the web's actions tell."""
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 
 import sqlalchemy as sa
 
@@ -11,6 +12,7 @@ from app.accounts.models import AccountEvent, User
 from app.extensions import db
 from app.mediation.models import OutboxMessage
 
+OS_USER = pwd.getpwuid(os.geteuid()).pw_name  # who runs the tests, from the password database
 REASON = "离职交接，工单 2026-118"
 
 
@@ -27,7 +29,7 @@ def events(app) -> list[tuple]:
 
 
 def cli_event(target: str, action: str, ended: int = 0, reason: str = REASON) -> tuple:
-    return (None, "cli", getpass.getuser(), None, target, action, reason, ended)
+    return (None, "cli", OS_USER, None, target, action, reason, ended)
 
 
 def messages_to(app, username: str) -> list[tuple[str, str]]:
@@ -51,7 +53,7 @@ def test_ending_one_users_sessions_and_everyones(app, demo, make_web):
     out = run(app, "end-sessions", "mediator1", "--reason", REASON)
     assert out.exit_code == 0, out.output
     assert "1 session(s) ended (mediator1)" in out.output
-    assert f"Recorded in the account event log (by the CLI, OS user {getpass.getuser()}); mediator1 was told" \
+    assert f"Recorded in the account event log (by the CLI, OS user {OS_USER}); mediator1 was told" \
         in out.output
     ended = mediator.get("/mediator/inbox", follow_redirects=True)
     assert "/login" in ended.request.path and "管理员已结束您的登录" in ended.get_data(as_text=True)
@@ -147,3 +149,19 @@ def test_reset_mfa_is_recorded_and_told(app, demo, make_web):
     assert messages_to(app, "mfa_cli")[-1] == (
         "重置两步验证", "管理员已重置您的两步验证，下次登录后请重新开启。原因：手机丢失，本人持证到场。")
     audit_verifies(app, 1)
+
+
+def test_the_os_user_is_not_taken_from_settable_variables(app, demo, monkeypatch):
+    """USER and LOGNAME are whatever the caller sets: the event names the effective user from the password
+    database. As root under sudo (no kernel login uid), sudo's SUDO_USER is named beside root."""
+    monkeypatch.setenv("USER", "mallory")
+    monkeypatch.setenv("LOGNAME", "mallory")
+    monkeypatch.setenv("SUDO_USER", "alice")
+    out = run(app, "end-sessions", "mediator1", "--reason", REASON)
+    assert out.exit_code == 0, out.output
+    with open("/proc/self/loginuid", encoding="ascii") as f:
+        kernel_login = int(f.read()) not in (-1, 2**32 - 1)
+    expected = f"{OS_USER} (sudo from alice)" if os.geteuid() == 0 and not kernel_login else OS_USER
+    recorded = events(app)[-1][2]
+    assert recorded == expected and "mallory" not in recorded
+    assert f"OS user {expected})" in out.output
