@@ -41,6 +41,7 @@ from app.core.storage import storage
 from app.documents.operations import pdf_download
 from app.extensions import csrf, db, limiter
 from app.privacy.retention import purged_at
+from app.privacy.reveal import record_api_document_download
 
 log = logging.getLogger(__name__)
 
@@ -206,8 +207,12 @@ def download_evidence(case_id: int, evidence_id: int):
     return response
 
 
-def _pdf(data: bytes, filename: str) -> Response:
-    return pdf_download(data, filename)
+def _recorded_pdf(case: Case, data: bytes, title: str, filename: str, sha256: str | None = None) -> Response:
+    """A PDF that prints the parties' full numbers: the download is recorded in the reveal log under the token (one
+    row per number, as a staff member's download is) and committed before the bytes leave."""
+    record_api_document_download(case, g.api_token, f"{title} {filename}", request.remote_addr)
+    db.session.commit()
+    return pdf_download(data, filename, sha256)
 
 
 @bp.route("/cases/<int:case_id>/agreement.pdf")
@@ -220,7 +225,7 @@ def agreement_pdf(case_id: int):
     data = signed_pdf_bytes(agreement) if agreement is not None else None
     if data is None:
         raise ApiError(404, "This case has no signed agreement PDF (yet).")
-    return _pdf(data, f"jiefen-agreement-{case.id}.pdf")
+    return _recorded_pdf(case, data, "调解协议书", f"jiefen-agreement-{case.id}.pdf")
 
 
 @bp.route("/cases/<int:case_id>/confirmation-application.pdf")
@@ -239,8 +244,7 @@ def confirmation_application_pdf(case_id: int):
         db.session.rollback()
         log.error("confirmation application PDF of case %s not rendered: %s", case.id, exc)
         raise ApiError(503, "The PDF cannot be rendered right now.", "unavailable") from exc
-    db.session.commit()
-    return _pdf(issued.pdf, f"jiefen-confirmation-application-{case.id}.pdf")
+    return _recorded_pdf(case, issued.pdf, "司法确认申请书", f"jiefen-confirmation-application-{case.id}.pdf")
 
 
 @bp.route("/cases/<int:case_id>/filing/complaint.pdf")
@@ -252,7 +256,7 @@ def complaint_pdf(case_id: int):
     data = stored_pdf(sha256)
     if data is None:
         raise ApiError(404, "This case has no complaint PDF filed with this court.")
-    return pdf_download(data, f"jiefen-complaint-{case.id}.pdf", sha256)
+    return _recorded_pdf(case, data, "民事起诉状", f"jiefen-complaint-{case.id}.pdf", sha256)
 
 
 @bp.route("/cases/<int:case_id>/award.pdf")

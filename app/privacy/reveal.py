@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from app.accounts.models import Role, User
+from app.api.models import ApiToken
 from app.cases.models import Case, CaseParty
 from app.core.errors import DomainError
 from app.core.i18n import N_, gettext
 from app.extensions import db
 from app.privacy import reveal_chain
-from app.privacy.reveal_models import PiiReveal
+from app.privacy.reveal_models import API_ROLE, PiiReveal
 
 # What may be revealed: the attribute of CaseParty, its label, the masked form's attribute.
 FIELDS = {"phone": (N_("手机号码"), "masked_phone"), "id_number": (N_("证件号码"), "masked_id_number")}
@@ -82,24 +83,35 @@ def record_document_download(case: Case, user: User, document: str, ip: str | No
     reveal row per number the case's parties have, at the end of the chain (flush only). Returns the rows written."""
     if case.is_party(user):
         return 0
+    return _record_document(case, document, ip, user_id=user.id, role=user.role.value)
+
+
+def record_api_document_download(case: Case, token: ApiToken, document: str, ip: str | None) -> int:
+    """The same for a download through the court API: the court's bearer token saw the numbers (no user), so the
+    rows name the token, with the role API_ROLE. Returns the rows written (flush only)."""
+    return _record_document(case, document, ip, api_token_id=token.id, role=API_ROLE)
+
+
+def _record_document(case: Case, document: str, ip: str | None, **who) -> int:
     targets = revealable(case)
     for target in targets:
-        reveal_chain.append(user_id=user.id, role=user.role.value, case_id=case.id, party_id=target.party.id,
-                            organisation_id=case.organisation_id, field=target.field, reason_code=DOCUMENT_REASON,
-                            reason_text=document[:500], ip=(ip or None) and ip[:45])
+        reveal_chain.append(**who, case_id=case.id, party_id=target.party.id, organisation_id=case.organisation_id,
+                            field=target.field, reason_code=DOCUMENT_REASON, reason_text=document[:500],
+                            ip=(ip or None) and ip[:45])
     return len(targets)
 
 
 def log_query(viewer: User):
     """The reveals viewer may read, newest first: all for the admin; for an organisation's admin, those on the
-    organisation's cases and those its own members made (e.g. at another body)."""
+    organisation's cases and those its own members or (a court's) its API tokens made (e.g. at another body)."""
     stmt = sa.select(PiiReveal).order_by(PiiReveal.created_at.desc(), PiiReveal.id.desc())
     if viewer.role == Role.admin:
         return stmt
     if viewer.role == Role.org_admin and viewer.organisation_id is not None:
         members = sa.select(User.id).where(User.organisation_id == viewer.organisation_id)
+        tokens = sa.select(ApiToken.id).where(ApiToken.organisation_id == viewer.organisation_id)
         return stmt.where(sa.or_(PiiReveal.organisation_id == viewer.organisation_id,
-                                 PiiReveal.user_id.in_(members)))
+                                 PiiReveal.user_id.in_(members), PiiReveal.api_token_id.in_(tokens)))
     return None
 
 
@@ -119,7 +131,8 @@ def log_page(viewer: User, page: int) -> LogPage | None:
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(page, 1), pages)
-    rows = db.session.scalars(stmt.options(sa.orm.joinedload(PiiReveal.user))
+    rows = db.session.scalars(stmt.options(sa.orm.joinedload(PiiReveal.user),
+                                           sa.orm.joinedload(PiiReveal.api_token).joinedload(ApiToken.organisation))
                               .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     return LogPage(list(rows), page, pages, total)
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.core.audit import GENESIS, chain_hash
 from app.core.time import utcnow
 from app.extensions import db
-from app.privacy.reveal_models import HASHED, PiiReveal
+from app.privacy.reveal_models import HASHED, HASHED_IF_SET, PiiReveal, hashed_payload
 
 # PostgreSQL transaction-level advisory lock taken before reading the chain's tail ("PIIR"); released at commit or
 # rollback, so the next appender reads the row this one wrote.
@@ -30,7 +30,7 @@ def _lock_tail(conn: sa.Connection) -> None:
 
 def append(**fields) -> PiiReveal:
     """Add one reveal at the end of the chain and flush it (never commits; the lock lasts until the caller's
-    commit). `fields` are PiiReveal's HASHED columns except created_at, which is set here."""
+    commit). `fields` are PiiReveal's HASHED (and any HASHED_IF_SET) columns except created_at, which is set here."""
     _lock_tail(db.session.connection())
     tail = db.session.scalar(sa.select(PiiReveal.hash).order_by(PiiReveal.id.desc()).limit(1))
     row = PiiReveal(**fields, created_at=utcnow(), prev_hash=tail or GENESIS)
@@ -47,7 +47,8 @@ def verify(batch: int = 5000) -> tuple[int, str | None]:
     not match its content (or, when the hash was recomputed too, as the next row's broken link); a deleted row as
     the next row's prev_hash not matching the row now before it. Removing the newest rows leaves a shorter valid
     chain: compare the head (count and last hash, see head()) with one recorded earlier, as the backup does."""
-    columns = [PiiReveal.id, *(getattr(PiiReveal, name) for name in HASHED), PiiReveal.prev_hash, PiiReveal.hash]
+    columns = [PiiReveal.id, *(getattr(PiiReveal, name) for name in (*HASHED, *HASHED_IF_SET)), PiiReveal.prev_hash,
+               PiiReveal.hash]
     rows = db.session.execute(sa.select(*columns).order_by(PiiReveal.id).execution_options(yield_per=batch))
     with rows:
         return _verify_rows(rows)
@@ -60,7 +61,7 @@ def _verify_rows(rows) -> tuple[int, str | None]:
             before = f"reveal id {prev_id}" if prev_id is not None else "the start of the log"
             return checked, (f"PII reveal id {row.id}: prev_hash does not match the hash of {before} "
                              f"(a reveal between them was deleted, or that one was altered)")
-        if chain_hash(row.prev_hash, {name: getattr(row, name) for name in HASHED}) != row.hash:
+        if chain_hash(row.prev_hash, hashed_payload(row)) != row.hash:
             return checked, f"PII reveal id {row.id}: content does not match its hash (altered)"
         prev_hash, prev_id = row.hash, row.id
         checked += 1
