@@ -41,7 +41,7 @@ from app.core.storage import storage
 from app.documents.operations import pdf_download
 from app.extensions import csrf, db, limiter
 from app.privacy.retention import purged_at
-from app.privacy.reveal import record_api_document_download
+from app.privacy.reveal import record_api_document_download, record_api_package_read
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,13 @@ def list_cases():
 
 @bp.route("/cases/<int:case_id>")
 def get_case(case_id: int):
-    return jsonify(case_package(load_case_for_court(case_id)))
+    """The package returns every party's full phone and ID number: the read is recorded in the reveal log under the
+    token (one row per number returned) and committed before the response leaves. The list carries no numbers."""
+    case = load_case_for_court(case_id)
+    package = case_package(case)
+    record_api_package_read(case, g.api_token, f"案件材料包 GET /api/v1/cases/{case.id}", request.remote_addr)
+    db.session.commit()
+    return jsonify(package)
 
 
 @bp.route("/cases/<int:case_id>/evidence/<int:evidence_id>")
@@ -218,14 +224,14 @@ def _recorded_pdf(case: Case, data: bytes, title: str, filename: str, sha256: st
 @bp.route("/cases/<int:case_id>/agreement.pdf")
 def agreement_pdf(case_id: int):
     from app.agreements.confirmation import signed_agreement
-    from app.agreements.pdf import signed_pdf_bytes
+    from app.agreements.pdf import pdf_row, signed_pdf_bytes
 
     case = load_case_for_court(case_id)
     agreement = signed_agreement(case)
     data = signed_pdf_bytes(agreement) if agreement is not None else None
     if data is None:
         raise ApiError(404, "This case has no signed agreement PDF (yet).")
-    return _recorded_pdf(case, data, "调解协议书", f"jiefen-agreement-{case.id}.pdf")
+    return _recorded_pdf(case, data, "调解协议书", f"jiefen-agreement-{case.id}.pdf", pdf_row(agreement.id).sha256)
 
 
 @bp.route("/cases/<int:case_id>/confirmation-application.pdf")
@@ -244,7 +250,8 @@ def confirmation_application_pdf(case_id: int):
         db.session.rollback()
         log.error("confirmation application PDF of case %s not rendered: %s", case.id, exc)
         raise ApiError(503, "The PDF cannot be rendered right now.", "unavailable") from exc
-    return _recorded_pdf(case, issued.pdf, "司法确认申请书", f"jiefen-confirmation-application-{case.id}.pdf")
+    return _recorded_pdf(case, issued.pdf, "司法确认申请书", f"jiefen-confirmation-application-{case.id}.pdf",
+                         issued.document.sha256)
 
 
 @bp.route("/cases/<int:case_id>/filing/complaint.pdf")

@@ -10,13 +10,16 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from app.accounts.models import Organisation, User, UserSession
+from app.accounts.models import Organisation, Role, User, UserSession
+from app.api.models import ApiToken
 from app.cases.models import Case, CaseEvent, CaseParty, EvidenceFile
 from app.consult.models import ConsultQuery
+from app.core.i18n import gettext
 from app.core.time import utcnow
 from app.extensions import db
 from app.mediation.models import OutboxMessage
 from app.privacy.consent_models import ConsentRecord
+from app.privacy.reveal import reason_label
 from app.privacy.reveal_models import PiiReveal
 
 log = logging.getLogger(__name__)
@@ -91,14 +94,31 @@ def _party(party: CaseParty, user: User) -> dict:
 
 
 def _reveals(user: User, cases: list[Case]) -> list[dict]:
-    """Every time a member of staff was shown the full phone or ID number of one of the user's own party records."""
+    """Every time a member of staff, or a court's system through the court API, was shown the full phone or ID number
+    of one of the user's own party records: who (in words, in the request's language), when and why."""
     own_party_ids = [p.id for case in cases for p in case.parties if p.is_own(user)]
     if not own_party_ids:
         return []
     rows = list(db.session.scalars(sa.select(PiiReveal).where(PiiReveal.party_id.in_(own_party_ids))
+                                   .options(sa.orm.joinedload(PiiReveal.api_token).joinedload(ApiToken.organisation))
                                    .order_by(PiiReveal.id)))
     org_ids = {r.organisation_id for r in rows if r.organisation_id}
     names = {org_id: name for org_id, name in db.session.execute(
         sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids)))} if org_ids else {}
     return [_row(r, "case_id", "field", "role", "reason_code", "created_at")
-            | {"organisation": names.get(r.organisation_id)} for r in rows]
+            | {"organisation": names.get(r.organisation_id), "reason": reason_label(r.reason_code)} | _seen_by(r)
+            for r in rows]
+
+
+def _seen_by(reveal: PiiReveal) -> dict:
+    """Who saw the number: a member of staff (by role; their name is not part of the copy) or a court's system (the
+    court and the name of the access credential it used)."""
+    token = reveal.api_token
+    if token is None:
+        role = reveal.role
+        if role in {r.value for r in Role}:
+            role = Role(role).label
+        return {"seen_by": gettext("工作人员（%(role)s）", role=role), "court": None, "api_token": None}
+    court = token.organisation.name
+    return {"seen_by": gettext("%(court)s的系统“%(token)s”（通过法院接口）", court=court, token=token.name),
+            "court": court, "api_token": token.name}

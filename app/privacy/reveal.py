@@ -31,6 +31,12 @@ PER_PAGE = 50
 # same numbers a reveal would, so it is recorded as reveals, one per number, with this reason and the file's name.
 DOCUMENT_REASON = "document"
 DOCUMENT_REASON_LABEL = N_("下载载有完整号码的文书")
+# The court API's JSON case package (GET /api/v1/cases/<id>) carries every party's full numbers too: each read is
+# recorded the same way, under its own reason (it is not a document a person could print or file).
+API_PACKAGE_REASON = "api_package"
+API_PACKAGE_REASON_LABEL = N_("读取载有完整号码的案件材料")
+# Reasons the system writes itself (never offered on the reveal form), with their labels.
+SYSTEM_REASONS = {DOCUMENT_REASON: DOCUMENT_REASON_LABEL, API_PACKAGE_REASON: API_PACKAGE_REASON_LABEL}
 
 
 @dataclass(frozen=True)
@@ -83,20 +89,26 @@ def record_document_download(case: Case, user: User, document: str, ip: str | No
     reveal row per number the case's parties have, at the end of the chain (flush only). Returns the rows written."""
     if case.is_party(user):
         return 0
-    return _record_document(case, document, ip, user_id=user.id, role=user.role.value)
+    return _record_numbers(case, DOCUMENT_REASON, document, ip, user_id=user.id, role=user.role.value)
 
 
 def record_api_document_download(case: Case, token: ApiToken, document: str, ip: str | None) -> int:
     """The same for a download through the court API: the court's bearer token saw the numbers (no user), so the
     rows name the token, with the role API_ROLE. Returns the rows written (flush only)."""
-    return _record_document(case, document, ip, api_token_id=token.id, role=API_ROLE)
+    return _record_numbers(case, DOCUMENT_REASON, document, ip, api_token_id=token.id, role=API_ROLE)
 
 
-def _record_document(case: Case, document: str, ip: str | None, **who) -> int:
+def record_api_package_read(case: Case, token: ApiToken, package: str, ip: str | None) -> int:
+    """The court API's case package, which returns every party's full phone and ID number, was read by token: one
+    row per number returned, reason API_PACKAGE_REASON, `package` naming what was read (flush only)."""
+    return _record_numbers(case, API_PACKAGE_REASON, package, ip, api_token_id=token.id, role=API_ROLE)
+
+
+def _record_numbers(case: Case, reason_code: str, reason_text: str, ip: str | None, **who) -> int:
     targets = revealable(case)
     for target in targets:
         reveal_chain.append(**who, case_id=case.id, party_id=target.party.id, organisation_id=case.organisation_id,
-                            field=target.field, reason_code=DOCUMENT_REASON, reason_text=document[:500],
+                            field=target.field, reason_code=reason_code, reason_text=reason_text[:500],
                             ip=(ip or None) and ip[:45])
     return len(targets)
 
@@ -138,9 +150,8 @@ def log_page(viewer: User, page: int) -> LogPage | None:
 
 
 def reason_label(code: str) -> str:
-    if code == DOCUMENT_REASON:
-        return gettext(DOCUMENT_REASON_LABEL)
-    return gettext(REASONS[code]) if code in REASONS else code
+    label = REASONS.get(code) or SYSTEM_REASONS.get(code)
+    return gettext(label) if label else code
 
 
 def field_label(field: str) -> str:
