@@ -173,8 +173,9 @@ def measure(app, rounds: int, profile: str | None) -> None:
             def show(conn, cursor, statement, *a):
                 import traceback
 
-                ours = [f"{f.filename.split('/main/')[-1]}:{f.lineno}" for f in traceback.extract_stack()
-                        if "/main/app/" in f.filename or "/main/templates/" in f.filename]
+                # ROOT, not a fixed checkout name: the origins show from any worktree
+                ours = [f"{Path(f.filename).relative_to(ROOT)}:{f.lineno}" for f in traceback.extract_stack()
+                        if f.filename.startswith((f"{ROOT}/app/", f"{ROOT}/templates/"))]
                 print(" ".join(statement.split())[:110], "<-", " ".join(ours[-3:]))
             sa.event.listen(db.engine, "before_cursor_execute", show)
             call(*args)

@@ -21,16 +21,22 @@ TITLE = "人民调解协议书"
 
 
 @per_render(lambda case: case.id)  # the case page's agreement, PDF and confirmation panels all ask
+def agreement_versions(case: Case) -> list[Agreement]:
+    """Every version of the case's agreement, newest first: a handful of rows, one query for all the lookups below."""
+    return list(db.session.scalars(sa.select(Agreement).where(Agreement.case_id == case.id)
+                                   .order_by(Agreement.version.desc())))
+
+
 def current_agreement(case: Case) -> Agreement | None:
     """The signed agreement in force (the newest signed version), else the newest draft or one in signing."""
-    signed = db.session.scalar(sa.select(Agreement)
-                               .where(Agreement.case_id == case.id, Agreement.status == "signed")
-                               .order_by(Agreement.version.desc()).limit(1))
-    if signed is not None:
-        return signed
-    return db.session.scalar(sa.select(Agreement).where(Agreement.case_id == case.id,
-                                                        Agreement.status != "superseded")
-                             .order_by(Agreement.version.desc()).limit(1))
+    versions = agreement_versions(case)
+    return (next((a for a in versions if a.status == "signed"), None)
+            or next((a for a in versions if a.status != "superseded"), None))
+
+
+def newest_version(case: Case, statuses: tuple[str, ...]) -> Agreement | None:
+    """The newest version in one of these statuses (drafting.latest's answer for every status but superseded)."""
+    return next((a for a in agreement_versions(case) if a.status in statuses), None)
 
 
 def png_data_uri(png: bytes | None) -> str | None:

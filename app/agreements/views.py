@@ -13,7 +13,7 @@ from app.agreements import (
     signing,
 )
 from app.agreements.clauses import PARTY_LABELS, library
-from app.agreements.content import current_agreement, png_data_uri, seal_data_uri
+from app.agreements.content import newest_version, png_data_uri, seal_data_uri
 from app.agreements.forms import ChangeRequestForm, SignForm, change_note_error, draft_input
 from app.agreements.models import Agreement, ChangeRequest
 from app.cases.models import Case
@@ -38,11 +38,9 @@ def _check_clauses(state) -> None:
 # --- the case page panel --------------------------------------------------------------------------
 def shown_version(case: Case) -> Agreement | None:
     """The version this user reads: the mediator their newest; everyone else the newest sent or signed one."""
-    if signing.is_mediator(case, current_user):
-        return drafting.latest(case) or current_agreement(case)
-    return db.session.scalar(sa.select(Agreement).where(Agreement.case_id == case.id,
-                                                        Agreement.status.in_(("signing", "signed")))
-                             .order_by(Agreement.version.desc()).limit(1))
+    if signing.is_mediator(case, current_user):  # drafting.latest (the current agreement is never newer)
+        return newest_version(case, ("draft", "signing", "signed"))
+    return newest_version(case, ("signing", "signed"))
 
 
 @bp.app_template_global()

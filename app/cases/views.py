@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.cases import evidence as evidence_ops
 from app.cases import funnel, operations
 from app.cases.forms import CaseForm, EvidenceForm, StepForm
-from app.cases.models import Case, EvidenceFile, PartyKind, PartyRole, Stage
+from app.cases.models import Case, CaseEvent, EvidenceFile, PartyKind, PartyRole, Stage
 from app.cases.operations import CaseData, PartyData
 from app.cases.rules import current_rules
 from app.core import idempotency
@@ -99,9 +99,11 @@ def _render_case(case: Case, step_form: StepForm | None = None, failed_action: s
 @bp.route("/cases/<int:case_id>")
 @login_required
 def view_case(case_id: int):
-    # The page lists the parties: they come joined to the case's own row (a handful of rows) rather than in a lazy
-    # load while the template renders. The history and the evidence stay lazy: selectinload cost as much CPU.
-    return _render_case(load_case(case_id, joinedload(Case.parties)))
+    # The page lists the parties and names the mediation organisation: they come joined to the case's own row (a
+    # handful of rows) rather than in lazy loads while the template renders. The history and the evidence stay lazy:
+    # selectinload cost as much CPU.
+    return _render_case(load_case(case_id, joinedload(Case.parties), joinedload(Case.organisation),
+                                  lazyload(Case.events).joinedload(CaseEvent.actor)))
 
 
 @bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])

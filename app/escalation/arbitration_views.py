@@ -65,15 +65,7 @@ def panel_for(case: Case, user, **forms) -> Panel | None:
     rules = current_rules()
     panel = Panel(case=case)
     if ops.agreement_category(case, rules):
-        panel.clause = ops.current_clause(case)
-        panel.may_propose = ops.proposal_refusal(case, user, rules) is None
-        panel.show_clause = panel.clause is not None or panel.may_propose
-        commission = panel.clause.commission if panel.clause else ops.commission_for(case, rules)
-        panel.commission = commission.name if commission else None
-        if panel.clause is not None:
-            panel.waiting = ops.waiting_for(case, panel.clause)
-            panel.may_sign = (panel.clause.status == "signing" and ops.signer_entry(case, user) is not None
-                              and not ops.has_signed(panel.clause, user))
+        _clause_part(panel, user, rules)
     panel.show_application = case.stage == Stage.arbitrate or (
         (case.stage, case.status) in ops.CLAUSE_STATES and (not ops.agreement_category(case, rules)
                                                              or case.has_arbitration_agreement))
@@ -82,13 +74,30 @@ def panel_for(case: Case, user, **forms) -> Panel | None:
         panel.hearings = hearing_ops.hearings_of(case)
         panel.is_arbitrator = hearing_ops.is_arbitrator(case, user)
         panel.hearing_stage = hearing_ops.hearing_stage(case)
+    if not (panel.show_clause or panel.show_application or panel.show_hearings):
+        return None  # no forms built for a panel that does not show (the case page asks on every view)
     seen_hash = panel.clause.content_hash if panel.clause else ""
     panel.forms = {"propose": ProposeClauseForm(formdata=None), "cancel": CancelHearingForm(formdata=None),
                    "sign": ClauseSignForm(formdata=None, content_hash=seen_hash),
                    "hearing": HearingForm(formdata=None), "record": RecordForm(formdata=None), **forms}
-    if not (panel.show_clause or panel.show_application or panel.show_hearings):
-        return None
     return panel
+
+
+def _clause_part(panel: Panel, user, rules) -> None:
+    """The arbitration agreement (clause) part of the panel, for a category arbitrated by the parties' agreement."""
+    case = panel.case
+    panel.clause = ops.current_clause(case)
+    panel.may_propose = ops.proposal_refusal(case, user, rules) is None
+    panel.show_clause = panel.clause is not None or panel.may_propose
+    if panel.clause is not None:
+        panel.waiting = ops.waiting_for(case, panel.clause)
+        panel.may_sign = (panel.clause.status == "signing" and ops.signer_entry(case, user) is not None
+                          and not ops.has_signed(panel.clause, user))
+    # The commission is named only in the proposal's text and the signing form: no lookup when neither shows
+    # (commission_for reads every commission of the body type to pick the case's).
+    if panel.show_clause and (panel.clause is None or panel.may_sign):
+        commission = panel.clause.commission if panel.clause else ops.commission_for(case, rules)
+        panel.commission = commission.name if commission else None
 
 
 @bp.app_template_global()

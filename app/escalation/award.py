@@ -89,6 +89,12 @@ def is_case_arbitrator(case: Case, user: User) -> bool:
     return case.arbitrator_id is None or case.arbitrator_id == user.id
 
 
+def may_have_award(case: Case) -> bool:
+    """Whether the case has reached arbitration (the only stage where an award is drafted) or gone on from it: the
+    funnel never leads back from arbitration to assessment or mediation, so a case there has no award to look up."""
+    return case.stage in (Stage.arbitrate, Stage.litigate, Stage.closed)
+
+
 def in_hearing(case: Case) -> bool:
     """Accepted and not yet decided: the only time an award is drafted or issued."""
     return case.stage == Stage.arbitrate and case.status == CaseStatus.accepted

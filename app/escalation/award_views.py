@@ -39,6 +39,8 @@ def _issue_form(award) -> IssueForm:
 @bp.app_template_global()
 def award_panel(case: Case) -> dict | None:
     """The award on the case page: the arbitrator's draft and issue form, or the issued award for everyone."""
+    if not award_ops.may_have_award(case):
+        return None
     award = award_ops.current_award(case)
     arbitrator = award_ops.is_case_arbitrator(case, current_user)
     issued = award is not None and award.status == "issued"

@@ -62,10 +62,11 @@ def deadline_panel(case: Case, form: ExtensionForm | None = None) -> dict | None
     deadline = deadlines.deadline_of(case)
     if deadline is None:
         return None
-    pending = deadlines.pending_extension(case)
+    pending, latest = deadlines.pending_and_latest(case)
     user = current_user._get_current_object()
     can_propose = deadlines.can_propose(case, user) and pending is None
-    if can_propose and form is None:
+    joined = deadlines.respondent_joined(case)
+    if can_propose and joined and form is None:  # the form shows only once the respondent has joined
         form = ExtensionForm(case=case, formdata=None)
     answers = []
     if pending is not None:
@@ -73,9 +74,9 @@ def deadline_panel(case: Case, form: ExtensionForm | None = None) -> dict | None
         answers = [(u, given.get(u.id)) for u in deadlines.consenting_users(case)]
     return {
         "deadline": deadline, "pending": pending, "answers": answers,
-        "latest": deadlines.latest_extension(case),
+        "latest": latest,
         "may_answer": pending is not None and deadlines.may_answer(case, pending, user),
-        "can_propose": can_propose, "respondent_joined": deadlines.respondent_joined(case),
+        "can_propose": can_propose, "respondent_joined": joined,
         "form": form, "limit_days": deadlines.time_limit_days(case), "max_days": deadlines.EXTENSION_MAX_DAYS,
     }
 

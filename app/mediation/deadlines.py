@@ -162,9 +162,11 @@ def pending_extension(case: Case) -> DeadlineExtension | None:
         DeadlineExtension.case_id == case.id, DeadlineExtension.status == "pending"))
 
 
-def latest_extension(case: Case) -> DeadlineExtension | None:
-    return db.session.scalar(sa.select(DeadlineExtension).where(DeadlineExtension.case_id == case.id)
-                             .order_by(DeadlineExtension.id.desc()).limit(1))
+def pending_and_latest(case: Case) -> tuple[DeadlineExtension | None, DeadlineExtension | None]:
+    """The pending extension request and the newest request of any status, in one query (a case has a handful)."""
+    requests = db.session.scalars(sa.select(DeadlineExtension).where(DeadlineExtension.case_id == case.id)
+                                  .order_by(DeadlineExtension.id.desc())).all()
+    return next((e for e in requests if e.status == "pending"), None), (requests[0] if requests else None)
 
 
 def can_propose(case: Case, user: User) -> bool:

@@ -110,6 +110,14 @@ def participant(case: Case, user: User) -> Participant | None:
     return next((p for p in participants(case) if p.user.id == user.id), None)
 
 
+def takes_part(case: Case, user: User) -> bool:
+    """Whether participant() would find the user, from the ids alone: no account is loaded (the case page's panel)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    host_id = case.arbitrator_id if hearing_phase(case) else case.mediator_id
+    return user.id in {host_id, case.filed_by_id, *(p.user_id for p in case.parties)} - {None}
+
+
 def room_open(case: Case) -> bool:
     """Messages, offers and moves only while mediation is in progress (messages also during the hearing stage);
     afterwards the history stays readable."""

@@ -30,8 +30,6 @@ def room_page(case_id: int):
 
 
 @bp.app_template_global()
-def room_participant(case, user):
-    """For the case page's panel: the participant (or None) and whether the room exists."""
-    if not ops.room_started(case):
-        return None
-    return ops.participant(case, user)
+def room_participant(case, user) -> bool:
+    """For the case page's panel: whether the room exists and the user takes part in it."""
+    return ops.room_started(case) and ops.takes_part(case, user)
