@@ -62,16 +62,17 @@ def new_case():
     if request.method == "GET":  # on from a question asked at /consult (by id: the text never goes in a URL)
         form.description.data = _consulted_question()
     if form.validate_on_submit():
-        # The same form posted twice (a double click, a resent request) makes one draft: the others see it.
-        replay = idempotency.claim(current_user.id)
-        if replay:
-            return replay
         case = intake.start_draft(current_user, form.title.data, form.description.data, form.desired_outcome.data,
                                   form.began_on.data, form.learned_on.data)
         target = _next_url(case, 1, form.nav.data)
         if _needs_consent():  # the consent lapsed while the page was open: the draft is kept, consent comes next
             target = url_for("privacy.consent_page", next=target)
-        idempotency.record(target)
+        # The same form posted twice (a double click, a resent request) makes one draft: the others see it. The
+        # draft is only rows of this transaction, so the claim can come after it, written with where it leads (no
+        # UPDATE of the key): a lost claim rolls the draft back and sends to the first submission's result.
+        replay = idempotency.claim(current_user.id, result_path=target)
+        if replay:
+            return replay
         db.session.commit()
         flash(gettext("已保存草稿，您可以随时回来继续填写。"), "success")
         return redirect(target)
@@ -189,7 +190,8 @@ def _evidence(case: Case):
     if form.validate_on_submit():
         upload = form.file.data
         if upload and getattr(upload, "filename", ""):
-            replay = idempotency.claim(current_user.id)
+            target = url_for("cases.intake_step", case_id=case.id, step=4)
+            replay = idempotency.claim(current_user.id, result_path=target)  # stored with its result: no UPDATE
             if replay:
                 return replay
             try:
@@ -199,8 +201,6 @@ def _evidence(case: Case):
                 db.session.rollback()
                 form.file.errors = list(form.file.errors) + [exc.message]
                 return _render(4, form, db.session.get(Case, case.id))
-            target = url_for("cases.intake_step", case_id=case.id, step=4)
-            idempotency.record(target)
             db.session.commit()
             flash(gettext("已上传：%(name)s", name=upload.filename), "success")
             return redirect(target)

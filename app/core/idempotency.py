@@ -4,7 +4,10 @@ one process, decides which of several identical concurrent requests does the wor
 row lock on PostgreSQL, the write lock on SQLite), find the key taken, and are sent to the first one's result.
 
 A view: replay = claim(); if replay: return it -> do the work -> record(url) -> commit -> redirect(url). No
-key (an old page, a script) means no protection, never a refusal: the page works as before.
+key (an old page, a script) means no protection, never a refusal: the page works as before. A view that knows
+where its work leads before doing it passes claim(result_path=url): the row is written with it, no UPDATE after.
+Work that only writes rows of this session may also come first and claim(result_path=url) last: a lost claim
+rolls that work back with the session (never so for work with effects outside the transaction: files, messages).
 """
 from __future__ import annotations
 
@@ -67,15 +70,16 @@ def request_key() -> str | None:
     return key
 
 
-def claim(user_id: int, endpoint: str | None = None):
-    """Claim this request's key before doing the work: None to go ahead (or no key), else a redirect to the
-    result of the earlier submission with the same key. Must come before the request's first write: a lost
-    claim rolls the session back."""
+def claim(user_id: int, endpoint: str | None = None, result_path: str | None = None):
+    """Claim this request's key: None to go ahead (or no key), else a redirect to the result of the earlier
+    submission with the same key. A lost claim rolls the session back, so it comes before any effect outside the
+    transaction; result_path, when already known, is stored with the claim (record() then has nothing to write)."""
     key = request_key()
     if key is None:
         return None
     endpoint = endpoint or request.endpoint or request.path
-    row = IdempotencyKey(key=key, user_id=user_id, endpoint=endpoint, created_at=utcnow())
+    row = IdempotencyKey(key=key, user_id=user_id, endpoint=endpoint, created_at=utcnow(),
+                         result_path=result_path[:300] if result_path else None)
     db.session.add(row)
     try:
         db.session.flush()  # waits for a concurrent claim of the same key to commit or roll back
@@ -95,7 +99,7 @@ def claim(user_id: int, endpoint: str | None = None):
 def record(result_path: str) -> None:
     """Store where this request's work led, in the same transaction as the work (no-op without a claim)."""
     row = g.pop("idempotency_claim", None)
-    if row is not None:
+    if row is not None and row.result_path != result_path[:300]:
         row.result_path = result_path[:300]
         db.session.flush()
 

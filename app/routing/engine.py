@@ -1,7 +1,9 @@
 """The routing engine: rules loaded once per directory, then classify, match and related cases."""
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +22,10 @@ from app.routing.types import (
 )
 
 KEYWORD_FREQ = 50_000      # jieba frequency for keywords missing from its dictionary: keep them whole
+# Classifications kept per engine (so per rules version: new rules build a new engine, with an empty memo), keyed on
+# a digest of the text. The intake's step 2 shows the suggestion on every visit and the same draft is classified
+# again at submission; ~0.25 ms each. Entries are a few hundred bytes: the text itself is not kept.
+CLASSIFY_MEMO_SIZE = 1024
 
 _engines: dict[str, RoutingEngine] = {}
 _lock = threading.Lock()
@@ -32,13 +38,29 @@ class RoutingEngine:
         self.categories = {c.id: c for c in categories}
         words = {w: KEYWORD_FREQ for c in categories for w in c.keywords if len(w) >= 2}
         self.classifier = KeywordClassifier(categories, jieba_tokenizer(userdict, words))
+        self._memo: OrderedDict[bytes, Classification] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     def classify(self, text: object) -> Classification:
         """Ranked categories with confidence and matched words; uncertain means "needs a person"."""
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest() \
+            if isinstance(text, str) else None
+        if key is not None:
+            with self._memo_lock:
+                found = self._memo.get(key)
+                if found is not None:
+                    self._memo.move_to_end(key)
+                    return found
         try:
-            return self.classifier.classify(text)
+            result = self.classifier.classify(text)
         except Exception:  # noqa: BLE001 - routing must never break intake; a person triages instead
             return Classification([], True, "error", "自动识别出错，需要工作人员判断。")
+        if key is not None:
+            with self._memo_lock:
+                self._memo[key] = result
+                if len(self._memo) > CLASSIFY_MEMO_SIZE:
+                    self._memo.popitem(last=False)
+        return result
 
     def category(self, category_id: str | None) -> CategoryRule | None:
         """The rule of a category id, or None."""

@@ -61,6 +61,30 @@ def test_category_is_suggested_from_the_text_and_can_be_changed(app, demo, make_
         assert db.session.get(Case, case_id).category == "contract"
 
 
+def test_a_new_rules_version_changes_the_suggestion_of_a_draft_already_shown(app, demo, make_web):
+    import yaml
+
+    web = make_web()
+    web.login("resident1")
+    case_id = start(web, title="说不清", description="我们两个天天鸡飞狗跳，快一年了，不知道怎么办。")
+    for _ in range(2):  # shown again: the same answer
+        page = web.get(f"/cases/{case_id}/intake/2").get_data(as_text=True)
+        assert "系统未能从您的描述中确定纠纷类型" in page and "鸡飞狗跳</span>" not in page
+    admin = make_web()
+    admin.login("admin")
+    text = re.search(r'<textarea[^>]*name="rules"[^>]*>(.*?)</textarea>',
+                     admin.get("/admin/routing/neighbour").get_data(as_text=True), re.S).group(1)
+    import html
+
+    fields = yaml.safe_load(html.unescape(text))
+    fields["keywords"]["鸡飞狗跳"] = 5
+    assert admin.post("/admin/routing/neighbour", {"rules": yaml.safe_dump(fields, allow_unicode=True),
+                                                   "note": "加入口语说法"}).status_code == 302
+    page = web.get(f"/cases/{case_id}/intake/2").get_data(as_text=True)
+    assert "系统建议" in page and "鸡飞狗跳</span>" in page
+    assert re.search(r'<option selected value="neighbour"|<option value="neighbour" selected', page)
+
+
 def test_evidence_is_checked_by_content_and_photos_lose_their_metadata(app, demo, make_web):
     web = make_web()
     web.login("resident1")

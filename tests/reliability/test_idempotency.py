@@ -15,6 +15,7 @@ from app.cases.models import Case, EvidenceFile
 from app.core.idempotency import IdempotencyKey, purge
 from app.core.time import utcnow
 from app.extensions import db
+from tests.conftest import sql_statements
 
 CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 KEY_RE = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -80,6 +81,25 @@ def _file(web, key: str | None = None):
     """Post the filing form as a browser does: with the key of the page it rendered (or the given one)."""
     page = web.get("/cases/new").get_data(as_text=True)
     return web.post("/cases/new", {**FORM, "idempotency_key": key or KEY_RE.search(page).group(1)})
+
+
+def test_a_filing_stores_its_key_with_its_result_and_no_update(app, make_resident, make_web):
+    user_id = make_resident("idem_one_insert")
+    web = make_web()
+    web.login("idem_one_insert")
+    key = KEY_RE.search(web.get("/cases/new").get_data(as_text=True)).group(1)
+    with sql_statements(app) as statements:
+        resp = web.post("/cases/new", {**FORM, "idempotency_key": key})
+    assert resp.status_code == 302
+    # the session, the case, its applicant, its first event, the key (with where it led): nothing written twice
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE")], statements
+    assert len(statements) <= 5, "\n\n".join(statements)
+    with app.app_context():
+        row = db.session.scalar(sa.select(IdempotencyKey).where(IdempotencyKey.user_id == user_id))
+        assert row.key == key and resp.headers["Location"].endswith(row.result_path)
+        db.session.remove()
+    assert _file(web, key).headers["Location"] == resp.headers["Location"]  # posted again: led to the same draft
+    assert len(_cases_of(app, user_id)) == 1
 
 
 def test_a_new_form_files_a_new_case_and_a_form_without_key_still_works(app, make_resident, make_web):
