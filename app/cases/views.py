@@ -81,17 +81,22 @@ def _parties(form: CaseForm, applicant_user_id: int | None, applicant_name: str,
 def _render_case(case: Case, step_form: StepForm | None = None, failed_action: str | None = None, status: int = 200,
                  evidence_form: EvidenceForm | None = None):
     rules = current_rules()
-    step_form = step_form or StepForm(version=case.version)
     actions = funnel.available(case, current_user, rules)
+    # The step forms are plain HTML: a GET reads the form object only for a step that asks for a court (its list);
+    # the evidence form only shows to a party (both cost ~0.3 ms each to build).
+    asks_court = any("court_id" in t.fields for t in actions)
+    if step_form is None and asks_court:
+        step_form = StepForm(version=case.version)
     # The court list is only read by a step that asks for a court (filing a lawsuit).
-    if (case.court_id is None and case.is_applicant_side(current_user)
-            and any("court_id" in t.fields for t in actions)):
+    if asks_court and case.court_id is None and case.is_applicant_side(current_user):
         step_form.court_id.choices = select_choices((c.id, c.name) for c in operations.courts_for(case))
+    if evidence_form is None and case.can_add_evidence(current_user):
+        evidence_form = EvidenceForm()
     with rendering():  # the panels share their lookups (app/core/render_memo.py)
         return render_template(
             "cases/view.html", case=case, category=rules.category(case.category),
             actions=actions, blocked=funnel.blocked_for_user(case, current_user, rules),
-            step_form=step_form, failed_action=failed_action, evidence_form=evidence_form or EvidenceForm(),
+            step_form=step_form, failed_action=failed_action, evidence_form=evidence_form,
             events=case.events,  # ordered by seq; the funnel bar and the panels read the same list
         ), status
 
