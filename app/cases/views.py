@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from app.cases import evidence as evidence_ops
 from app.cases import funnel, operations
 from app.cases.forms import CaseForm, EvidenceForm, StepForm
-from app.cases.models import Case, CaseEvent, EvidenceFile, PartyKind, PartyRole, Stage
+from app.cases.models import Case, CaseEvent, CaseParty, EvidenceFile, PartyKind, PartyRole, Stage
 from app.cases.operations import CaseData, PartyData
 from app.cases.rules import current_rules
 from app.core import idempotency
@@ -241,10 +241,11 @@ def _requested_page(raw: str | None) -> int | None:
 
 def _my_cases_page(criterion, page: int, per_page: int = MY_CASES_PER_PAGE) -> CasePage:
     """The page of cases matching criterion, open ones first, newest activity first; a page past the end gives the
-    last page. Each card reads its case's events (funnel bar, last steps) and parties: loaded for this page's cases
-    at once, never per card."""
-    stmt = (sa.select(Case).where(criterion)
-            .options(selectinload(Case.events), selectinload(Case.parties))
+    last page. Each card reads its case's events (funnel bar, last steps): loaded for this page's cases at once,
+    never per card, and only the columns a card shows (not the reasons and hashes)."""
+    events = selectinload(Case.events).load_only(CaseEvent.seq, CaseEvent.action, CaseEvent.to_stage,
+                                                 CaseEvent.to_status, CaseEvent.created_at)
+    stmt = (sa.select(Case).where(criterion).options(events)
             .order_by(Case.stage == Stage.closed, Case.updated_at.desc(), Case.id.desc()))
     cases = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     if (cases and len(cases) < per_page) or (not cases and page == 1):
@@ -256,6 +257,18 @@ def _my_cases_page(criterion, page: int, per_page: int = MY_CASES_PER_PAGE) -> C
         page = pages
         cases = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return CasePage(list(cases), page, pages, total)
+
+
+def _resumable(cases: list[Case], user) -> set[int]:
+    """The drafts (consult) among cases that user may go on filling in: filed by them, or naming them as the
+    applicant (case.is_applicant_side). Decided without loading every card's parties: most drafts are the filer's."""
+    drafts = [c for c in cases if c.stage == Stage.consult]
+    resumable = {c.id for c in drafts if c.filed_by_id == user.id}
+    others = [c.id for c in drafts if c.id not in resumable]
+    if others:
+        resumable.update(db.session.scalars(sa.select(CaseParty.case_id).where(
+            CaseParty.case_id.in_(others), CaseParty.user_id == user.id, CaseParty.role == PartyRole.applicant)))
+    return resumable
 
 
 @bp.route("/my/cases")
@@ -270,7 +283,8 @@ def my_cases():
         notice = gettext("页码“%(page)s”无效，已显示第 1 页。", page=raw[:20])
     elif wanted > result.page:
         notice = gettext("没有第 %(page)s 页，已显示最后一页（第 %(last)s 页）。", page=wanted, last=result.pages)
-    return render_template("cases/dashboard.html", cases=result.cases, pager=result, notice=notice)
+    return render_template("cases/dashboard.html", cases=result.cases, pager=result, notice=notice,
+                           resumable=_resumable(result.cases, current_user))
 
 
 from app.cases import intake_views  # noqa: E402,F401  (the intake wizard's routes live on this blueprint)
