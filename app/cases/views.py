@@ -245,18 +245,20 @@ def _my_cases_page(criterion, page: int, per_page: int = MY_CASES_PER_PAGE) -> C
     never per card, and only the columns a card shows (not the reasons and hashes)."""
     events = selectinload(Case.events).load_only(CaseEvent.seq, CaseEvent.action, CaseEvent.to_stage,
                                                  CaseEvent.to_status, CaseEvent.created_at)
-    stmt = (sa.select(Case).where(criterion).options(events)
+    # Each row carries the number of all matches (count(*) over ()): no second statement to count them for the pager.
+    stmt = (sa.select(Case, sa.func.count().over()).where(criterion).options(events)
             .order_by(Case.stage == Stage.closed, Case.updated_at.desc(), Case.id.desc()))
-    cases = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    if (cases and len(cases) < per_page) or (not cases and page == 1):
-        total = (page - 1) * per_page + len(cases)  # the last page: no count needed
-    else:
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    if rows or page == 1:
+        total = rows[0][1] if rows else 0
+    else:  # past the end: count to find the last page
         total = db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(criterion)) or 0
     pages = max(1, -(-total // per_page))
     if page > pages:
         page = pages
-        cases = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return CasePage(list(cases), page, pages, total)
+        rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    cases = [row[0] for row in rows]
+    return CasePage(cases, page, pages, total)
 
 
 def _resumable(cases: list[Case], user) -> set[int]:
