@@ -163,5 +163,6 @@ def test_the_cards_of_a_page_are_loaded_in_a_few_queries(app, resident_with_45, 
     with sql_statements(app) as statements:
         page(web, "?page=2")
     on_cases = [s for s in statements if re.search(r"\bFROM (cases|case_events|case_parties)\b", s)]
-    # the page's cases, their events, their parties and the count: not one query per card
-    assert len(on_cases) <= 6, "\n\n".join(on_cases)
+    # the page's cases (with the number of all of them, for the pager) and their events: not one query per card,
+    # nor the parties of cards the resident filed, nor a second statement to count. One of slack.
+    assert len(on_cases) <= 3, "\n\n".join(on_cases)
