@@ -1,5 +1,5 @@
 """The case page as the case's mediator sees it: every panel of a case in mediation, in a bounded number of SQL
-statements (it ran 18 before the panels shared their lookups; 11 since)."""
+statements (it ran 18 before the panels shared their lookups; 10 since the evidence came joined to the case)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -33,7 +33,7 @@ def test_the_mediator_sees_every_panel_in_a_bounded_number_of_statements(app, de
     assert organisation in html and "分派依据" in html and "调解期限" in html
     assert "调解时间" in html and "在线调解室" in html and "调解笔录" in html
     assert f"· {filer}" in html  # the timeline names who filed
-    # 11 today: the session, the case (its parties and organisation joined), the history (its actors joined), the
-    # routing, invitations, deadline extensions, slots, record, agreement versions, arbitration clause, evidence.
+    # 10 today: the session, the case (its parties, evidence and organisation joined), the history (its actors joined), the
+    # routing, invitations, deadline extensions, slots, record, agreement versions, arbitration clause.
     # Two statements of slack; a panel that starts asking twice (or per row) fails here.
     assert len(statements) <= 13, "\n\n".join(statements)
