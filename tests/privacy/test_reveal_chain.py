@@ -23,6 +23,15 @@ def _verify(app) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def chain_verifies(app, total: int) -> None:
+    """The reveal chain holds `total` rows and verifies, both in code and through `flask audit verify`."""
+    with app.app_context():
+        assert reveal_chain.verify() == (total, None)
+        db.session.remove()
+    code, out = _verify(app)
+    assert code == 0 and f"OK: {total} PII reveals verified" in out
+
+
 def _ids(app) -> list[int]:
     with app.app_context():
         ids = list(db.session.scalars(sa.select(PiiReveal.id).order_by(PiiReveal.id)))
