@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.load import Client, Load  # noqa: E402
 from bench.load_server import (  # noqa: E402
+    cpu_seconds,
     drop_database,
     free_port,
+    postgres_pids,
     recreate_database,
     server_env,
     start_gunicorn,
@@ -40,36 +41,6 @@ from bench.load_server import (  # noqa: E402
 PAGES = [("GET /healthz (anonymous)", "/healthz", False), ("GET / (anonymous)", "/", False),
          ("GET / (logged in)", "/", True), ("GET /cases/new", "/cases/new", True),
          ("GET /notifications", "/notifications", True), ("GET /my/cases", "/my/cases", True)]
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of these processes (those that have gone count nothing)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
-
-
-def postgres_pids() -> list[int]:
-    """Every process named postgres on the machine (the server's backends and its background workers)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm", encoding="ascii") as f:
-                    if f.read().strip() == "postgres":
-                        pids.append(int(entry))
-            except OSError:
-                pass
-    return pids
-
-
 async def hammer(clients: list[Client], path: str, seconds: float) -> list[tuple[float, int]]:
     """Every client asks `path` again and again for `seconds`: (ms, status) of each answer."""
     samples: list[tuple[float, int]] = []

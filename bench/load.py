@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.load_server import (  # noqa: E402
     PASSWORD,
+    cpu_per_request,
+    cpu_snapshot,
     drop_database,
     free_port,
     prepare,
@@ -77,6 +79,7 @@ class Phase:
     pages: list = field(default_factory=list)  # "METHOD /path/N" of each sample, in the same order
     retries: int = 0
     kills: int = 0
+    cpu_ms: dict = field(default_factory=dict)  # CPU ms per request of each part (steady phase only)
 
     def summary(self) -> dict:
         """rps, percentiles and error counts of the phase."""
@@ -360,7 +363,9 @@ async def drive(base: str, args, master: int) -> tuple[Load, Phase, Phase | None
               f"warming up {args.warmup:.0f} s", flush=True)
         await asyncio.sleep(args.warmup)
         steady = Phase("steady")
+        before = cpu_snapshot(master)
         await measure(load, steady, args.duration)
+        steady.cpu_ms = cpu_per_request(before, cpu_snapshot(master), len(steady.samples))
         fault = None
         if not args.no_fault:
             fault = Phase("fault")
@@ -456,9 +461,15 @@ def main(argv=None) -> int:
             proc.kill()
     print("server time by page (gunicorn access log, whole run):", flush=True)
     print("\n".join(server_time_by_page(log.with_suffix(".access"))), flush=True)
+    print("worker CPU by page (bench/gunicorn_cpu.py, whole run; from parsed request to written response):",
+          flush=True)
+    print("\n".join(server_time_by_page(log.with_suffix(".cpu"), top=16)), flush=True)
     print("the slowest 1 % of the steady phase's answers (client side, what sets p99):", flush=True)
     print("\n".join(steady.slowest()), flush=True)
+    print("CPU ms per request in the steady phase (workers, master, postgres, redis, client, other; "
+          f"idle share of the machine): {steady.cpu_ms}", flush=True)
     result = steady.summary()
+    result["cpu_ms_per_request"] = steady.cpu_ms
     result["lost"], result["duplicates"] = check(db_url, load.acked, "s")
     result["acknowledged"] = sum(1 for a in load.acked if a["phase"] == "s")
     if fault is not None:

@@ -107,7 +107,9 @@ def start_gunicorn(env: dict, port: int, workers: int, log: Path) -> subprocess.
            "-b", f"127.0.0.1:{port}", "--timeout", "30", "--graceful-timeout", "5", "--backlog", "2048",
            "--access-logfile", str(log.with_suffix(".access")),
            "--access-logformat", '%(m)s %(U)s %(s)s %(D)s',
-           "--logger-class", "app.privacy.logging_filter.GunicornLogger", "app.wsgi:application"]
+           "--logger-class", "app.privacy.logging_filter.GunicornLogger",
+           "-c", str(ROOT / "bench" / "gunicorn_cpu.py"), "app.wsgi:application"]
+    env = dict(env, JIEFEN_BENCH_CPU_LOG=str(log.with_suffix(".cpu")))
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -148,8 +150,11 @@ def wait_ready(proc: subprocess.Popen, port: int, workers: int, timeout: float =
 
 
 def server_time_by_page(access_log: Path, top: int = 12) -> list[str]:
-    """Where the workers spent their time, from gunicorn's access log (method, path pattern, status, µs)."""
+    """Where the workers spent their time, from gunicorn's access log (method, path pattern, status, µs): wall
+    time, or CPU time when given the log of bench/gunicorn_cpu.py (same format)."""
     totals: dict[str, list[float]] = {}
+    if not access_log.exists():
+        return []
     for line in access_log.read_text(errors="replace").splitlines():
         parts = line.split()
         if len(parts) != 4 or not parts[3].isdigit():
@@ -163,3 +168,69 @@ def server_time_by_page(access_log: Path, top: int = 12) -> list[str]:
         lines.append(f"  {page:32s} {len(times):6d} requests  mean {sum(times) / len(times):6.1f} ms  "
                      f"p99 {times[int(0.99 * (len(times) - 1))]:6.1f} ms  {100 * sum(times) / grand:4.1f} % of server time")
     return lines
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes (those that have gone count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+def postgres_pids() -> list[int]:
+    """Every process named postgres on the machine (the server's backends and its background workers)."""
+    return _pids_named("postgres")
+
+
+def redis_pids() -> list[int]:
+    """Every redis-server process on the machine."""
+    return _pids_named("redis-server")
+
+
+def _pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm", encoding="ascii") as f:
+                    if f.read().strip() == name:
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine since boot, summed over its cores (/proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / TICK, sum(values[:8]) / TICK
+
+
+def cpu_snapshot(master: int) -> dict[str, float]:
+    """CPU seconds so far of the gunicorn workers and master, PostgreSQL, Redis, this process and the machine."""
+    busy, total = machine_busy_seconds()
+    return {"workers": cpu_seconds(worker_pids(master)), "master": cpu_seconds([master]),
+            "postgres": cpu_seconds(postgres_pids()), "redis": cpu_seconds(redis_pids()),
+            "client": time.process_time(), "machine_busy": busy, "machine_all": total}
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU ms per request of each part between two snapshots ("other": the rest of the machine's busy time;
+    "idle_share": the share of the machine's CPU time nobody used). Workers that died in between count nothing."""
+    spent = {k: after[k] - before[k] for k in before}
+    n = max(requests, 1)
+    parts = {k: round(1000 * spent[k] / n, 2) for k in ("workers", "master", "postgres", "redis", "client")}
+    parts["other"] = round(1000 * spent["machine_busy"] / n - sum(parts.values()), 2)
+    parts["idle_share"] = round(1 - spent["machine_busy"] / max(spent["machine_all"], 1e-9), 3)
+    return parts

@@ -154,6 +154,14 @@ def as_args(value) -> tuple:
     return value if isinstance(value, tuple) else (value,)
 
 
+def chosen_pages(todo: dict, profile: str, rounds: int) -> dict[str, int]:
+    """How often to profile each page: "journey" is every page of the mix, as often as its share (rounds x 10
+    requests in all); otherwise the one page, `rounds` times."""
+    if profile == "journey":
+        return {name: round(MIX.get(name, 0) * rounds * 10) for name in todo}
+    return {profile: rounds}
+
+
 def measure(app, rounds: int, profile: str | None) -> None:
     """Print CPU ms and SQL statements per page, and the journey's weighted mean."""
     import sqlalchemy as sa
@@ -184,21 +192,22 @@ def measure(app, rounds: int, profile: str | None) -> None:
     if profile and os.environ.get("PYINSTRUMENT"):  # sampling: far less distortion than cProfile
         from pyinstrument import Profiler
 
-        setup, call = todo[profile]
         prof = Profiler(interval=0.0005, async_mode="disabled")
-        for _ in range(rounds):
-            args = as_args(setup())
-            prof.start()
-            call(*args)
-            prof.stop()
+        for name, times in chosen_pages(todo, profile, rounds).items():
+            setup, call = todo[name]
+            for _ in range(times):
+                args = as_args(setup())
+                prof.start()
+                call(*args)
+                prof.stop()
         print(prof.output_text(unicode=False, color=False, show_all=False, timeline=False))
+        if os.environ.get("PDUMP"):  # the session, for pyinstrument's own tools (Session.load)
+            prof.last_session.save(os.environ["PDUMP"])
         return
     if profile:
         prof = cProfile.Profile(time.process_time)
         # "journey": every page of the mix, as often as its share (rounds x 10 requests in all)
-        chosen = {name: round(MIX.get(name, 0) * rounds * 10) for name in todo} if profile == "journey" else \
-            {profile: rounds}
-        for name, times in chosen.items():
+        for name, times in chosen_pages(todo, profile, rounds).items():
             setup, call = todo[name]
             for _ in range(times):
                 prof.runcall(call, *as_args(setup()))

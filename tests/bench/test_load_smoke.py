@@ -35,3 +35,7 @@ def test_smoke_run_loses_nothing_and_duplicates_nothing(app):
     # Which pages made the slowest 1 % of the steady phase (what sets p99), named as the access-log table names them
     tail = result.stdout.split("the slowest 1 % of the steady phase", 1)[1]
     assert re.search(r"\n  (GET|POST) /\S* +\d+ of the slowest \d+ +\( *[\d.]+ % of its \d+ requests\)", tail), tail
+    # where the CPU went: the workers' share per request, and each page's CPU from bench/gunicorn_cpu.py's hooks
+    assert report["cpu_ms_per_request"]["workers"] > 0 and report["cpu_ms_per_request"]["client"] > 0
+    cpu_table = result.stdout.split("worker CPU by page", 1)[1]
+    assert re.search(r"\n  GET /cases/new +\d+ requests  mean +[\d.]+ ms", cpu_table), cpu_table
