@@ -5,9 +5,15 @@ SHELL := /bin/bash
 .ONESHELL:
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The interpreter: Debian's python3.11 when there is one. Debian builds it with profile-guided and link-time
+# optimisation; a pyenv or source build (often first on PATH as python3) by default has neither and is built
+# --enable-shared: on the same pages it spent ~30 % more CPU (2026-12-03, see README "Performance").
+PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# A venv made by another interpreter (PYTHON changed, or an older checkout's venv) is made again from scratch.
+VENV_FROM := $(shell [ -x $(PY) ] && $(PY) -c 'import os, sys; print(os.path.realpath(sys._base_executable))' 2>/dev/null)
+PYTHON_REAL := $(shell $(PYTHON) -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
 PIP := $(PY) -m pip
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := app
@@ -64,8 +70,22 @@ $(VENDOR_STAMP): package.json package-lock.json
 
 # --- Python ----------------------------------------------------------------------------------
 
+ifneq ($(VENV_FROM),$(PYTHON_REAL))
+$(PY): venv-interpreter-changed
+endif
+
+.PHONY: venv-interpreter-changed
+venv-interpreter-changed:
+	@if [[ -n "$(VENV_FROM)" ]]; then
+	    echo "==> $(VENV) was made by $(VENV_FROM), not $(PYTHON_REAL): making it again"
+	    rm -rf $(VENV)
+	fi
+
 $(PY):
-	@echo "==> Creating the virtual environment $(VENV)"
+	@echo "==> Creating the virtual environment $(VENV) ($(PYTHON_REAL))"
+	if [[ "$(PYTHON)" == /usr/bin/python3.11 ]]; then  # Debian's venv module (ensurepip) is a package of its own
+	    ( $(call ensure_debs,python3.11-venv,1) )
+	fi
 	if ! $(PYTHON) -m venv $(VENV); then
 	    echo "error: '$(PYTHON) -m venv' failed. On Debian/Ubuntu: sudo apt-get install -y python3-venv" >&2
 	    exit 1

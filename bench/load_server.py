@@ -8,6 +8,7 @@ import re
 import secrets
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -102,8 +103,8 @@ def server_env(db_url: str, redis_url: str, workdir: Path) -> dict:
 
 def start_gunicorn(env: dict, port: int, workers: int, log: Path) -> subprocess.Popen:
     """gunicorn with sync workers and --preload on the production entry point (app/wsgi.py, as gunicorn.conf.py
-    serves it), its output in log."""
-    cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--preload", "-k", "sync", "-w", str(workers),
+    serves it), its output in log. The gunicorn of the venv running the bench: the same interpreter serves."""
+    cmd = [str(Path(sys.executable).parent / "gunicorn"), "--preload", "-k", "sync", "-w", str(workers),
            "-b", f"127.0.0.1:{port}", "--timeout", "30", "--graceful-timeout", "5", "--backlog", "2048",
            "--access-logfile", str(log.with_suffix(".access")),
            "--access-logformat", '%(m)s %(U)s %(s)s %(D)s',
