@@ -1,7 +1,11 @@
 """How fast is this machine? The yardstick issue 9 gives for the load target: a bare Flask page on PostgreSQL
 (one `SELECT 1` through a SQLAlchemy pool, a short HTML answer) served by gunicorn with 2 sync workers, driven
-by 50 connections from the same aiohttp client bench/load.py uses. The issue quotes ~600 requests/s for it on
-its reference machine; machines here have differed by 3-4x, so quote this figure beside bench/load.py's.
+by 50 simulated clients through the same client bench/load.py uses (bench/http_client.py: a new TCP connection per
+request, as gunicorn's sync workers close each connection after one answer anyway). The issue quotes ~600
+requests/s for it on its reference machine; machines here have differed by 3-4x, so quote this figure beside
+bench/load.py's. Until bench/http_client.py, aiohttp drove it (keep-alive asked for, but gunicorn closed each
+connection all the same): the client's CPU per request was higher then, so figures from before are not quite
+comparable on a 2-core machine.
 
     python bench/calibrate.py [--seconds 15] [--connections 50] [--workers 2]
 
@@ -21,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench import http_client  # noqa: E402
 from bench.load_server import free_port, wait_ready  # noqa: E402
 
 REFERENCE_RPS = 600
@@ -51,30 +56,23 @@ def create_app():
 
 
 async def drive(url: str, seconds: float, connections: int) -> tuple[list[float], int]:
-    import aiohttp
-
+    """`connections` clients GET `url` for `seconds`: the latency (ms) of every request, and how many did not
+    answer 200 (a broken connection included)."""
     samples: list[float] = []
     errors = 0
     end = time.monotonic() + seconds
 
-    async def one(http) -> None:
+    async def one() -> None:
         nonlocal errors
         while time.monotonic() < end:
             started = time.monotonic()
-            try:
-                async with http.get(url) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        errors += 1
-            except (aiohttp.ClientError, ConnectionError):
-                errors += 1
+            response = await http_client.request("GET", url)
+            errors += response.status != 200
             samples.append((time.monotonic() - started) * 1000)
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as http:
-        for _ in range(50):  # warm the workers' pools before measuring
-            async with http.get(url) as resp:
-                await resp.read()
-        await asyncio.gather(*(one(http) for _ in range(connections)))
+    for _ in range(50):  # warm the workers' pools before measuring
+        await http_client.request("GET", url)
+    await asyncio.gather(*(one() for _ in range(connections)))
     return samples, errors
 
 

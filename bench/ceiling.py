@@ -5,10 +5,11 @@ where each request's CPU goes (gunicorn workers, PostgreSQL, the client).
 
 bench/load.py's journey mixes pages; this asks one page at a time, so the journey's figure can be read against what
 its cheapest pages can do at all on this machine. Same set-up as bench/load.py (scratch database migrated and seeded,
-gunicorn with sync workers and --preload in production configuration, one aiohttp connection per simulated person,
-each logged in as its own resident where the page needs a login). CPU per request comes from /proc: the gunicorn
-workers' own, every PostgreSQL server process's, and this process's (the client), over the measured seconds. Run it
-on a quiet machine: whatever else runs is not counted, but it takes the cores. Prints a table, then one JSON line.
+gunicorn with sync workers and --preload in production configuration, the client of bench/http_client.py with a new
+connection per request, each simulated person logged in as its own resident where the page needs a login). CPU per
+request comes from /proc: the gunicorn workers' own, every PostgreSQL server process's, and this process's (the
+client), over the measured seconds. Run it on a quiet machine: whatever else runs is not counted, but it takes the
+cores. Prints a table, then one JSON line.
 """
 from __future__ import annotations
 
@@ -69,35 +70,30 @@ def summary(samples: list[tuple[float, int]], seconds: float, cpu: dict[str, flo
 
 async def run_pages(base: str, master: int, pages: list[tuple[str, str, bool]], args) -> dict:
     """Log the clients in once, then measure each page in turn."""
-    import aiohttp
-
-    connector = aiohttp.TCPConnector(limit=args.connections * 2, force_close=True)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30),
-                                     cookie_jar=aiohttp.DummyCookieJar()) as http:
-        load = Load()
-        anonymous = [Client(http, base, load, "", i) for i in range(args.connections)]
-        residents = [Client(http, base, load, f"bench{i:03d}", i) for i in range(args.connections)]
-        if any(logged_in for _, _, logged_in in pages):
-            await asyncio.gather(*(c.login() for c in residents))
-        results = {}
-        for label, path, logged_in in pages:
-            clients = residents if logged_in else anonymous
-            await hammer(clients, path, args.warmup)
-            workers = worker_pids(master)
-            before = {"worker": cpu_seconds(workers), "postgres": cpu_seconds(postgres_pids()),
-                      "client": time.process_time()}
-            started = time.monotonic()
-            samples = await hammer(clients, path, args.seconds)
-            seconds = time.monotonic() - started
-            cpu = {"worker": cpu_seconds(workers) - before["worker"],
-                   "postgres": cpu_seconds(postgres_pids()) - before["postgres"],
-                   "client": time.process_time() - before["client"]}
-            results[label] = summary(samples, seconds, cpu)
-            r = results[label]
-            print(f"{label:26s} {r['rps']:7.1f} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['errors_5xx']:4d} "
-                  f"{r['not_200']:5d} {r['worker_cpu_ms']:8.2f} {r['postgres_cpu_ms']:6.2f} {r['client_cpu_ms']:6.2f}",
-                  flush=True)
-        return results
+    load = Load()
+    anonymous = [Client(base, load, "", i) for i in range(args.connections)]
+    residents = [Client(base, load, f"bench{i:03d}", i) for i in range(args.connections)]
+    if any(logged_in for _, _, logged_in in pages):
+        await asyncio.gather(*(c.login() for c in residents))
+    results = {}
+    for label, path, logged_in in pages:
+        clients = residents if logged_in else anonymous
+        await hammer(clients, path, args.warmup)
+        workers = worker_pids(master)
+        before = {"worker": cpu_seconds(workers), "postgres": cpu_seconds(postgres_pids()),
+                  "client": time.process_time()}
+        started = time.monotonic()
+        samples = await hammer(clients, path, args.seconds)
+        seconds = time.monotonic() - started
+        cpu = {"worker": cpu_seconds(workers) - before["worker"],
+               "postgres": cpu_seconds(postgres_pids()) - before["postgres"],
+               "client": time.process_time() - before["client"]}
+        results[label] = summary(samples, seconds, cpu)
+        r = results[label]
+        print(f"{label:26s} {r['rps']:7.1f} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['errors_5xx']:4d} "
+              f"{r['not_200']:5d} {r['worker_cpu_ms']:8.2f} {r['postgres_cpu_ms']:6.2f} {r['client_cpu_ms']:6.2f}",
+              flush=True)
+    return results
 
 
 def main(argv=None) -> int:

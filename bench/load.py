@@ -13,7 +13,8 @@ asked from the home page's box (a POST, then the answers' page), notifications, 
 dashboards and search. A write without an acknowledgement (a redirect naming the case) is sent again with the same idempotency key. At the end the database
 is checked: every acknowledged case and evidence file exists (else `lost`), and no marker is stored twice
 (`duplicates`). The consult limit (CONSULT_RATE_LIMIT, 30/minute per IP) is raised for the bench: every simulated
-person comes from 127.0.0.1. Prints progress, then one JSON line.
+person comes from 127.0.0.1. The client is bench/http_client.py (plain asyncio streams, a new TCP connection per
+request, never a request resent), light on the CPU it shares with the server. Prints progress, then one JSON line.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench import http_client  # noqa: E402
 from bench.load_server import (  # noqa: E402
     PASSWORD,
     cpu_per_request,
@@ -148,10 +150,11 @@ def form_fields(html: str) -> dict:
 
 
 class Client:
-    """One person on one connection: logs in once and keeps the session cookie."""
+    """One simulated person: logs in once and keeps the session cookie; each request on a new connection
+    (bench/http_client.py)."""
 
-    def __init__(self, http, base: str, load: Load, username: str, index: int) -> None:
-        self.http, self.base, self.load, self.username, self.index = http, base, load, username, index
+    def __init__(self, base: str, load: Load, username: str, index: int) -> None:
+        self.base, self.load, self.username, self.index = base, load, username, index
         self.cookies: dict[str, str] = {}
         self.cases: list[int] = []
         self.seen: list[int] = []     # case ids linked from staff pages
@@ -160,26 +163,14 @@ class Client:
         self.rng = random.Random(index)
         self.home_token = ""          # the CSRF token of the last home page read (its question box)
 
-    async def send(self, method: str, path: str, is_write: bool = False, **kw) -> tuple[int, str, str]:
-        """One request (no redirects followed): (status or 0 on a broken connection, location, body)."""
-        import aiohttp
-
+    async def send(self, method: str, path: str, is_write: bool = False, data: dict | None = None,
+                   files: dict | None = None) -> tuple[int, str, str]:
+        """One request (no redirects followed, never resent): (status or 0 on a broken connection or after
+        http_client.TIMEOUT, location, body)."""
         started = time.monotonic()
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
-        try:
-            async with self.http.request(method, self.base + path, headers=headers, allow_redirects=False,
-                                         **kw) as resp:
-                body = await resp.text()
-                for name, morsel in resp.cookies.items():
-                    if morsel.value and morsel["max-age"] != "0":
-                        self.cookies[name] = morsel.value
-                    else:
-                        self.cookies.pop(name, None)
-                self.load.record(started, resp.status, is_write, page_pattern(method, path))
-                return resp.status, resp.headers.get("Location", ""), body
-        except (aiohttp.ClientError, TimeoutError, ConnectionError):
-            self.load.record(started, 0, is_write, page_pattern(method, path))
-            return 0, "", ""
+        resp = await http_client.request(method, self.base + path, data=data, files=files, cookies=self.cookies)
+        self.load.record(started, resp.status, is_write, page_pattern(method, path))
+        return resp.status, resp.header("location"), resp.text()
 
     async def login(self) -> None:
         """The login form, once per connection (the limiter counts failures only; none happen here)."""
@@ -193,10 +184,11 @@ class Client:
             await asyncio.sleep(0.5)
         raise RuntimeError(f"{self.username} could not log in")
 
-    async def post_until_acknowledged(self, path: str, make_data, pattern: re.Pattern) -> int | None:
+    async def post_until_acknowledged(self, path: str, data: dict, pattern: re.Pattern,
+                                      files: dict | None = None) -> int | None:
         """POST the same form (same idempotency key) until a redirect names the case; its id."""
         for attempt in range(30):
-            status, location, _ = await self.send("POST", path, is_write=True, data=make_data())
+            status, location, _ = await self.send("POST", path, is_write=True, data=data, files=files)
             found = pattern.search(location) if status in (302, 303) else None
             if found:
                 return int(found.group(1))
@@ -222,7 +214,7 @@ class Client:
         data = {"csrf_token": fields.get("csrf_token", ""), "version": "", "nav": "next",
                 "idempotency_key": fields.get("idempotency_key", ""), "title": f"{marker} 邻居装修漏水",
                 "description": text, "desired_outcome": "赔偿维修费用", "began_on": "", "learned_on": ""}
-        case_id = await self.post_until_acknowledged("/cases/new", lambda: data, CASE_RE)
+        case_id = await self.post_until_acknowledged("/cases/new", data, CASE_RE)
         if case_id is not None:
             self.cases.append(case_id)
             self.load.acked.append({"kind": "case", "marker": data["title"], "key": data["idempotency_key"],
@@ -239,20 +231,11 @@ class Client:
         self.seq += 1
         phase = self.load.phase.name[0] if self.load.phase else "W"
         marker = f"LB-{phase}-{self.index}-{self.seq}.pdf"
-
-        def data():
-            import aiohttp
-
-            form = aiohttp.FormData()
-            for name in ("csrf_token", "version", "idempotency_key"):
-                form.add_field(name, fields.get(name, ""))
-            form.add_field("nav", "save")
-            form.add_field("description", "聊天记录")
-            form.add_field("file", PDF + marker.encode(), filename=marker, content_type="application/pdf")
-            return form
-
+        data = {name: fields.get(name, "") for name in ("csrf_token", "version", "idempotency_key")}
+        data |= {"nav": "save", "description": "聊天记录"}
+        files = {"file": (marker, "application/pdf", PDF + marker.encode())}  # multipart/form-data
         pattern = re.compile(rf"/cases/({case_id})/intake/4")
-        if await self.post_until_acknowledged(f"/cases/{case_id}/intake/4", data, pattern) is not None:
+        if await self.post_until_acknowledged(f"/cases/{case_id}/intake/4", data, pattern, files) is not None:
             self.load.acked.append({"kind": "evidence", "marker": marker, "key": fields.get("idempotency_key"),
                                     "case_id": case_id, "phase": phase})
 
@@ -341,42 +324,36 @@ async def measure(load: Load, phase: Phase, seconds: float, master: int | None =
 
 
 async def drive(base: str, args, master: int) -> tuple[Load, Phase, Phase | None]:
-    """Log everyone in, warm up, then the steady phase and (optionally) the fault phase."""
-    import aiohttp
-
+    """Log everyone in, warm up, then the steady phase and (optionally) the fault phase. bench/http_client.py never
+    resends a request: one cut by a killed worker comes back as status 0 and is counted."""
     load = Load()
     load.connections = args.connections
-    connector = aiohttp.TCPConnector(limit=args.connections * 2, force_close=True)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     cookie_jar=aiohttp.DummyCookieJar()) as http:
-        http._retry_connection = False  # aiohttp would resend a GET cut by a killed worker once, unseen: count it
-        residents = iter(range(args.connections))
-        clients = [Client(http, base, load, STAFF[(i // 10) % len(STAFF)] if i % 10 == 9
-                          else f"bench{next(residents):03d}", i) for i in range(args.connections)]
-        tasks = [asyncio.create_task(c.run()) for c in clients]
-        t0 = time.monotonic()
-        everyone_in = asyncio.create_task(load.everyone_in.wait())
-        await asyncio.wait([everyone_in, *tasks], return_when=asyncio.FIRST_COMPLETED)  # or a client failed
-        everyone_in.cancel()
-        print(f"{load.logged_in} connections logged in ({time.monotonic() - t0:.1f} s, one scrypt check each); "
-              f"warming up {args.warmup:.0f} s", flush=True)
-        await asyncio.sleep(args.warmup)
-        steady = Phase("steady")
-        before = cpu_snapshot(master)
-        await measure(load, steady, args.duration)
-        steady.cpu_ms = cpu_per_request(before, cpu_snapshot(master), len(steady.samples))
-        fault = None
-        if not args.no_fault:
-            fault = Phase("fault")
-            await measure(load, fault, args.fault_duration, master)
-        load.running, load.stopped_at = False, time.monotonic()
-        done, pending = await asyncio.wait(tasks, timeout=45)  # writes in flight finish, retried for 5 s more
-        for task in pending:
-            task.cancel()
-        for task in done:
-            if task.exception():
-                print(f"client failed: {task.exception()!r}", flush=True)
+    residents = iter(range(args.connections))
+    clients = [Client(base, load, STAFF[(i // 10) % len(STAFF)] if i % 10 == 9
+                      else f"bench{next(residents):03d}", i) for i in range(args.connections)]
+    tasks = [asyncio.create_task(c.run()) for c in clients]
+    t0 = time.monotonic()
+    everyone_in = asyncio.create_task(load.everyone_in.wait())
+    await asyncio.wait([everyone_in, *tasks], return_when=asyncio.FIRST_COMPLETED)  # or a client failed
+    everyone_in.cancel()
+    print(f"{load.logged_in} connections logged in ({time.monotonic() - t0:.1f} s, one scrypt check each); "
+          f"warming up {args.warmup:.0f} s", flush=True)
+    await asyncio.sleep(args.warmup)
+    steady = Phase("steady")
+    before = cpu_snapshot(master)
+    await measure(load, steady, args.duration)
+    steady.cpu_ms = cpu_per_request(before, cpu_snapshot(master), len(steady.samples))
+    fault = None
+    if not args.no_fault:
+        fault = Phase("fault")
+        await measure(load, fault, args.fault_duration, master)
+    load.running, load.stopped_at = False, time.monotonic()
+    done, pending = await asyncio.wait(tasks, timeout=45)  # writes in flight finish, retried for 5 s more
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if task.exception():
+            print(f"client failed: {task.exception()!r}", flush=True)
     return load, steady, fault
 
 
