@@ -60,6 +60,9 @@ def create_app(config: Any = None) -> Flask:
 
     register_error_handlers(app)
     register_request_hooks(app)
+    from app.core.urls import install_url_memo
+
+    install_url_memo(app)
     from app.cases.rules import current_rules
     from app.consult.operations import knowledge_base
 

@@ -133,4 +133,6 @@ def _template_gettext(eval_ctx, string: str, **variables):
     if eval_ctx.autoescape:
         # nosemgrep: markup-from-non-literal -- our own catalogue's text, never user input
         translated = Markup(translated)  # nosec B704
+    if not variables and "%" not in translated:
+        return translated  # what the formatting below would return, without building its escaping helper
     return translated % variables
