@@ -94,14 +94,17 @@ $(PY):
 # Installs come only from the locks, with --require-hashes: requirements*.txt hold the pins we choose,
 # requirements*.lock (written by `make lock`) every package those pull in with the sha256 of each of its files.
 # pip refuses a download whose hash is not in the lock, so a substituted or re-uploaded file fails the install.
+# --use-pep517: sdists (jieba) are built into wheels and byte-compiled when installed, as newer pips always do;
+# Debian's pip 23.0 would otherwise run jieba's setup.py install, leaving modules that are compiled at import,
+# where their invalid escape sequences fail the tests' warnings-as-errors.
 $(STAMP_RUN): requirements.lock | $(PY)
-	@echo "==> pip install --require-hashes -r requirements.lock"
-	$(PIP) install -q --require-hashes -r requirements.lock
+	@echo "==> pip install --use-pep517 --require-hashes -r requirements.lock"
+	$(PIP) install -q --use-pep517 --require-hashes -r requirements.lock
 	touch $@
 
 $(STAMP_DEV): requirements-dev.lock $(STAMP_RUN)
-	@echo "==> pip install --require-hashes -r requirements-dev.lock"
-	$(PIP) install -q --require-hashes -r requirements-dev.lock
+	@echo "==> pip install --use-pep517 --require-hashes -r requirements-dev.lock"
+	$(PIP) install -q --use-pep517 --require-hashes -r requirements-dev.lock
 	touch $@
 
 # `make lock` after changing a pin in requirements.txt or requirements-dev.txt (tests/test_lock.py fails until
