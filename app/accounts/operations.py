@@ -8,7 +8,6 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, g, session
 from flask_login import login_user, logout_user
-from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.models import Role, User, UserSession
@@ -124,8 +123,9 @@ def forget_temporary_password(user: User) -> None:
     user.temp_password_expires_at = None
 
 
-def expired_reason(row: UserSession) -> str | None:
-    """The reason this open session must end now, or None while it is within its limits."""
+def expired_reason(row) -> str | None:
+    """The reason this open session (a UserSession, or a row with its created_at and last_seen_at) must end now, or
+    None while it is within its limits."""
     now = utcnow()
     cfg = current_app.config
     if now - row.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
@@ -156,11 +156,16 @@ def _session_lookup() -> tuple[list[str], sa.Select]:
     names = tuple(SESSION_EXTRAS)
     query = _session_query.get(names)
     if query is None:
+        # The user as an entity, the session as plain columns: one ORM object per request, not two joined ones.
         query = _session_query[names] = (
-            sa.select(UserSession, *(SESSION_EXTRAS[n][0]().label(n) for n in names))
-            .options(joinedload(UserSession.user))
+            sa.select(User, *(getattr(UserSession, c).label(c) for c in _SESSION_COLUMNS),
+                      *(SESSION_EXTRAS[n][0]().label(n) for n in names))
+            .join(UserSession, UserSession.user_id == User.id)
             .where(UserSession.token_hash == sa.bindparam("session_token_hash", type_=sa.String)))
     return list(names), query
+
+
+_SESSION_COLUMNS = ("id", "created_at", "last_seen_at", "ended_at", "end_reason")
 
 
 def session_extra(user: User, name: str, missing=None):
@@ -192,20 +197,26 @@ def load_user_from_session_token(token: str) -> User | None:
     found = db.session.execute(query, params).first()
     if found is None:
         return None
-    row = found[0]
-    if row.ended_at is None and (reason := expired_reason(row)):
-        row.ended_at, row.end_reason = utcnow(), reason
-        db.session.commit()
-    if row.ended_at is not None:
-        g.session_end = row.end_reason
+    if found.ended_at is not None:
+        g.session_end = found.end_reason
         return None
-    user = row.user
+    if reason := expired_reason(found):
+        _update_session(found.id, ended_at=utcnow(), end_reason=reason)
+        g.session_end = reason
+        return None
+    user = found[0]
     if not user.active:
         return None
     now = utcnow()
-    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-        row.last_seen_at = now
-        db.session.commit()
+    if now - found.last_seen_at >= LAST_SEEN_RESOLUTION:
+        _update_session(found.id, last_seen_at=now)
     user.session_token = token
-    user.session_extras = dict(zip(names, found[1:]))
+    user.session_extras = dict(zip(names, found[1 + len(_SESSION_COLUMNS):]))
     return user
+
+
+def _update_session(session_id: int, **values) -> None:
+    """Store the session lookup's change to the session row at once (an UPDATE by id, then commit)."""
+    db.session.execute(sa.update(UserSession).where(UserSession.id == session_id).values(**values)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()

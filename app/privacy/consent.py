@@ -3,6 +3,7 @@ or CONSENT_TEXTS_DIR), recording, withdrawal, and the check made before a case i
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -59,14 +60,22 @@ class Registry:
     versions: dict  # version -> ConsentText
 
 
-def texts_dir() -> Path:
-    return Path(current_app.config.get("CONSENT_TEXTS_DIR") or DEFAULT_TEXTS_DIR)
+RECHECK_SECONDS = 2.0  # how soon a published version (a changed registry.yaml) is seen by a running worker
+_checked: dict[str, tuple[float, Registry]] = {}  # folder -> (when registry.yaml's mtime was last read, registry)
 
 
 def registry() -> Registry:
-    """The registry of the running app (read once per directory and change of registry.yaml)."""
-    folder = texts_dir()
-    return _load(str(folder), (folder / "registry.yaml").stat().st_mtime_ns)
+    """The registry of the running app (read once per directory and change of registry.yaml; the file's mtime is
+    looked at no more than every RECHECK_SECONDS: every logged-in request asks, twice)."""
+    folder = current_app.config.get("CONSENT_TEXTS_DIR") or DEFAULT_TEXTS_DIR
+    now = time.monotonic()
+    checked = _checked.get(folder)
+    if checked is not None and now - checked[0] < RECHECK_SECONDS:
+        return checked[1]
+    path = Path(folder)
+    found = _load(str(path), (path / "registry.yaml").stat().st_mtime_ns)
+    _checked[folder] = (now, found)
+    return found
 
 
 @lru_cache(maxsize=8)
