@@ -121,6 +121,41 @@ def test_a_tampered_archive_is_refused_naming_the_file(app, empty_target, tmp_pa
         db.session.remove()
 
 
+def _hostile_archive(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
+    """An archive with a manifest and one hostile member (what restore must refuse before writing anything)."""
+    with tarfile.open(path, "w:gz") as tar:
+        manifest = json.dumps({"format": 1}).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+        if member.isfile():
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+        else:
+            tar.addfile(member)
+    return path
+
+
+def _symlink(name: str, to: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = tarfile.SYMTYPE, to
+    return info
+
+
+@pytest.mark.parametrize("member", [tarfile.TarInfo("../escaped.txt"), tarfile.TarInfo("files/../../escaped.txt"),
+                                    tarfile.TarInfo("/tmp/jiefen-escaped.txt"), _symlink("files/link", "/etc/passwd"),
+                                    _symlink("escaped.txt", "../../escaped.txt")],
+                         ids=["dotdot", "nested-dotdot", "absolute", "symlink", "relative-symlink"])
+def test_an_archive_with_links_or_paths_out_of_its_folder_is_refused_before_anything_is_written(
+        empty_target, tmp_path, member):
+    archive = _hostile_archive(tmp_path / "hostile.tar.gz", member)
+    result = empty_target.test_cli_runner().invoke(args=["restore", str(archive)])
+    assert result.exit_code == 1
+    assert "not a readable backup archive" in result.output and member.name in result.output
+    assert not (tmp_path / "escaped.txt").exists() and not Path("/tmp/jiefen-escaped.txt").exists()
+    assert not list(tmp_path.rglob("manifest.json"))  # not even the harmless member was extracted
+
+
 def test_the_logical_dump_round_trip(app, empty_target, tmp_path):
     _small_case_with_evidence(app)
     archive = tmp_path / "logical.tar.gz"
