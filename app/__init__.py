@@ -81,12 +81,17 @@ def _init_extensions(app: Flask) -> None:
         # of one organisation 5x slower from its 6th run on. Planning each time costs well under a millisecond.
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+        # Autocommit, with BEGIN sent before the first statement that needs a transaction (app/core/db_transactions.py):
+        # a page that only reads saves psycopg's BEGIN and the pool's ROLLBACK, two round trips.
+        options.setdefault("isolation_level", "AUTOCOMMIT")
     db.init_app(app)
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from app.core.db_pool import ping_when_idle
+        from app.core.db_transactions import begin_on_first_write
 
         with app.app_context():
             ping_when_idle(db.engine)
+            begin_on_first_write(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)

@@ -1,0 +1,54 @@
+"""PostgreSQL: a transaction begins at the first statement that needs one, not at the first statement of a request.
+
+psycopg opens a transaction (BEGIN, one round trip) before the first statement on a connection, and the pool ends
+it (ROLLBACK, another) when the request returns the connection: two of the ~5 round trips of a page that only
+reads. Under READ COMMITTED, PostgreSQL's default and ours, each statement sees its own snapshot whether or not it
+runs in a transaction, so plain reads gain nothing from one.
+
+So the connections run in autocommit mode, and before any statement that is not a plain read (an INSERT, UPDATE
+or DELETE, a SAVEPOINT, a SELECT ... FOR UPDATE/SHARE, an advisory or sequence function, anything not starting with
+SELECT) and before a server-side cursor (stream_results, yield_per) this module sends BEGIN itself. From then on
+everything runs in that one transaction as before, reads included, until SQLAlchemy's commit or rollback, which
+psycopg sends because a transaction is open (psycopg skips them when none is). A request that writes is as atomic
+as before; one that only reads makes no BEGIN or ROLLBACK.
+A connection given another isolation level (`flask backup`: REPEATABLE READ) leaves autocommit and is untouched.
+"""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+# Reads that still need the transaction around them: row locks, transaction-level locks, sequences, notifications.
+_NOT_PLAIN = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bFOR\s+KEY\s+SHARE\b|pg_advisory|nextval|setval"
+                        r"|pg_notify|set_config", re.IGNORECASE)
+_MEMO_SIZE = 2048
+_plain: dict[str, bool] = {}  # statement text -> a plain read (SQLAlchemy reuses the same compiled strings)
+
+
+def is_plain_read(statement: str) -> bool:
+    """True for a SELECT that locks nothing and changes nothing."""
+    known = _plain.get(statement)
+    if known is None:
+        known = statement.lstrip()[:6].upper() == "SELECT" and not _NOT_PLAIN.search(statement)
+        if len(_plain) >= _MEMO_SIZE:
+            _plain.clear()
+        _plain[statement] = known
+    return known
+
+
+def begin_on_first_write(engine: sa.Engine) -> None:
+    """Send BEGIN before the first statement that is not a plain read, on `engine`'s connections that are in
+    autocommit mode (create_engine(isolation_level="AUTOCOMMIT"), see the module's docstring). psycopg 3 only."""
+    from psycopg import ServerCursor
+    from psycopg.pq import TransactionStatus
+
+    idle = TransactionStatus.IDLE
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_if_needed(conn, cursor, statement, parameters, context, executemany) -> None:
+        dbapi_connection = cursor.connection
+        if (dbapi_connection.autocommit and dbapi_connection.info.transaction_status == idle
+                and (not is_plain_read(statement) or isinstance(cursor, ServerCursor))):
+            dbapi_connection.execute("BEGIN")  # (a server-side cursor, stream_results, lives in a transaction)
