@@ -7,7 +7,7 @@ SHELL := /bin/bash
 
 # The interpreter: Debian's python3.11 when there is one. Debian builds it with profile-guided and link-time
 # optimisation; a pyenv or source build (often first on PATH as python3) by default has neither and is built
-# --enable-shared: on the same pages it spent ~30 % more CPU (2026-12-03, see README "Performance").
+# --enable-shared: the same pages cost it ~10-15 % more CPU under load (README, "The two commands").
 PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
