@@ -76,11 +76,17 @@ def _init_extensions(app: Flask) -> None:
     from app.core.i18n import N_, gettext
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # No server-side prepared statements (psycopg prepares a query after its 5th run): PostgreSQL then may
-        # switch to a generic plan that ignores the actual values, which made a search for one word in one stage
-        # of one organisation 5x slower from its 6th run on. Planning each time costs well under a millisecond.
+        # Server-side prepared statements (psycopg prepares a statement on its second run on a connection): PostgreSQL
+        # then parses and analyses it once, which took its CPU per request under bench/load.py from 1.33-1.49 ms to
+        # 1.08-1.16. Each run is still planned for its own values (plan_cache_mode=force_custom_plan): a generic plan,
+        # PostgreSQL's choice after 5 runs otherwise, made a search for one word in one stage of one organisation 5x
+        # slower from its 6th run on (why prepared statements were off until 2026-12-03).
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
-        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+        connect_args = dict(options.get("connect_args", {}))
+        connect_args.setdefault("prepare_threshold", 1)
+        connect_args["options"] = " ".join(filter(None, [connect_args.get("options"),
+                                                         "-c plan_cache_mode=force_custom_plan"]))
+        options["connect_args"] = connect_args
         # Autocommit, with BEGIN sent before the first statement that needs a transaction (app/core/db_transactions.py):
         # a page that only reads saves psycopg's BEGIN and the pool's ROLLBACK, two round trips.
         options.setdefault("isolation_level", "AUTOCOMMIT")
