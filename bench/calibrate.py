@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     try:
         wait_ready(proc, port, args.workers)
         started = time.monotonic()
-        samples, errors = asyncio.run(drive(f"http://127.0.0.1:{port}/", args.seconds, args.connections))
+        samples, errors = http_client.run(drive(f"http://127.0.0.1:{port}/", args.seconds, args.connections))
         elapsed = time.monotonic() - started
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench import http_client  # noqa: E402
 from bench.load import Client, Load  # noqa: E402
 from bench.load_server import (  # noqa: E402
     cpu_seconds,
@@ -123,7 +124,7 @@ def main(argv=None) -> int:
               f"{args.seconds:.0f} s per page", flush=True)
         print(f"{'page':26s} {'rps':>7s} {'p50':>7s} {'p99':>7s} {'5xx':>4s} {'!200':>5s} {'worker':>8s} "
               f"{'pg':>6s} {'client':>6s}   (ms; CPU ms per request)", flush=True)
-        results = asyncio.run(run_pages(f"http://127.0.0.1:{port}", proc.pid, pages, args))
+        results = http_client.run(run_pages(f"http://127.0.0.1:{port}", proc.pid, pages, args))
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -429,7 +429,7 @@ def main(argv=None) -> int:
         print(f"  ready after {time.monotonic() - started:.1f} s", flush=True)
         print(f"gunicorn on :{port}, {args.workers} sync workers, --preload (log {log}); "
               f"CONSULT_RATE_LIMIT raised to 1000000/minute for the bench", flush=True)
-        load, steady, fault = asyncio.run(drive(f"http://127.0.0.1:{port}", args, proc.pid))
+        load, steady, fault = http_client.run(drive(f"http://127.0.0.1:{port}", args, proc.pid))
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

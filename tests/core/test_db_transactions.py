@@ -12,8 +12,6 @@ from app.config import normalise_database_url
 from app.core.db_transactions import begin_on_first_write, is_plain_read
 from tests.conftest import PG_URL
 
-TABLE = "jiefen_tx_probe"
-
 
 @pytest.fixture()
 def engine():
@@ -21,14 +19,14 @@ def engine():
     begin_on_first_write(engine)
     other = sa.create_engine(normalise_database_url(PG_URL))
     with other.begin() as conn:
-        conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLE}"))
-        conn.execute(sa.text(f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, note text)"))
-        conn.execute(sa.text(f"INSERT INTO {TABLE} VALUES (1, 'seed')"))
+        conn.execute(sa.text("DROP TABLE IF EXISTS jiefen_tx_probe"))
+        conn.execute(sa.text("CREATE TABLE jiefen_tx_probe (id integer PRIMARY KEY, note text)"))
+        conn.execute(sa.text("INSERT INTO jiefen_tx_probe VALUES (1, 'seed')"))
     engine.other = other
     yield engine
     engine.dispose()
     with other.begin() as conn:
-        conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLE}"))
+        conn.execute(sa.text("DROP TABLE IF EXISTS jiefen_tx_probe"))
     other.dispose()
 
 
@@ -38,24 +36,24 @@ def status(session: Session) -> TransactionStatus:
 
 def notes(engine) -> list[str]:
     with engine.other.connect() as conn:
-        return list(conn.execute(sa.text(f"SELECT note FROM {TABLE} ORDER BY id")).scalars())
+        return list(conn.execute(sa.text("SELECT note FROM jiefen_tx_probe ORDER BY id")).scalars())
 
 
 def test_plain_reads_open_no_transaction(engine):
     with Session(engine) as session:
-        assert session.execute(sa.text(f"SELECT note FROM {TABLE}")).scalars().all() == ["seed"]
+        assert session.execute(sa.text("SELECT note FROM jiefen_tx_probe")).scalars().all() == ["seed"]
         assert session.execute(sa.text("SELECT 1")).scalar() == 1
         assert status(session) == TransactionStatus.IDLE  # no BEGIN was sent, so no ROLLBACK will be
 
 
 def test_from_the_first_write_on_one_transaction_invisible_until_commit(engine):
     with Session(engine) as session:
-        session.execute(sa.text(f"SELECT note FROM {TABLE}"))
-        session.execute(sa.text(f"INSERT INTO {TABLE} VALUES (2, 'two')"))
+        session.execute(sa.text("SELECT note FROM jiefen_tx_probe"))
+        session.execute(sa.text("INSERT INTO jiefen_tx_probe VALUES (2, 'two')"))
         assert status(session) == TransactionStatus.INTRANS
-        session.execute(sa.text(f"UPDATE {TABLE} SET note = 'changed' WHERE id = 1"))
+        session.execute(sa.text("UPDATE jiefen_tx_probe SET note = 'changed' WHERE id = 1"))
         assert notes(engine) == ["seed"]  # another connection sees neither write yet
-        assert session.execute(sa.text(f"SELECT count(*) FROM {TABLE}")).scalar() == 2  # this one sees its own
+        assert session.execute(sa.text("SELECT count(*) FROM jiefen_tx_probe")).scalar() == 2  # this one sees its own
         session.commit()
         assert status(session) == TransactionStatus.IDLE
     assert notes(engine) == ["changed", "two"]
@@ -63,42 +61,42 @@ def test_from_the_first_write_on_one_transaction_invisible_until_commit(engine):
 
 def test_a_failed_second_write_takes_the_first_with_it(engine):
     with Session(engine) as session:
-        session.execute(sa.text(f"INSERT INTO {TABLE} VALUES (3, 'three')"))
+        session.execute(sa.text("INSERT INTO jiefen_tx_probe VALUES (3, 'three')"))
         with pytest.raises(sa.exc.IntegrityError):
-            session.execute(sa.text(f"INSERT INTO {TABLE} VALUES (1, 'duplicate')"))
+            session.execute(sa.text("INSERT INTO jiefen_tx_probe VALUES (1, 'duplicate')"))
         session.rollback()
     assert notes(engine) == ["seed"]
 
 
 def test_a_rollback_after_writes_undoes_them(engine):
     with Session(engine) as session:
-        session.execute(sa.text(f"DELETE FROM {TABLE}"))
+        session.execute(sa.text("DELETE FROM jiefen_tx_probe"))
         session.rollback()
     assert notes(engine) == ["seed"]
 
 
 def test_row_locks_and_advisory_locks_are_held_until_the_commit(engine):
     with Session(engine) as session:
-        session.execute(sa.text(f"SELECT id FROM {TABLE} WHERE id = 1 FOR UPDATE"))
+        session.execute(sa.text("SELECT id FROM jiefen_tx_probe WHERE id = 1 FOR UPDATE"))
         session.execute(sa.text("SELECT pg_advisory_xact_lock(424242)"))
         with engine.other.connect() as conn:
             with pytest.raises(sa.exc.OperationalError, match="could not obtain lock"):
-                conn.execute(sa.text(f"SELECT id FROM {TABLE} WHERE id = 1 FOR UPDATE NOWAIT"))
+                conn.execute(sa.text("SELECT id FROM jiefen_tx_probe WHERE id = 1 FOR UPDATE NOWAIT"))
             conn.rollback()
             assert conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(424242)")).scalar() is False
         session.commit()
     with engine.other.connect() as conn:
-        assert conn.execute(sa.text(f"SELECT id FROM {TABLE} WHERE id = 1 FOR UPDATE NOWAIT")).scalar() == 1
+        assert conn.execute(sa.text("SELECT id FROM jiefen_tx_probe WHERE id = 1 FOR UPDATE NOWAIT")).scalar() == 1
         assert conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(424242)")).scalar() is True
 
 
 def test_a_savepoint_opens_the_transaction_and_its_rollback_keeps_the_earlier_write(engine):
     with Session(engine) as session:
         with session.begin_nested():
-            session.execute(sa.text(f"INSERT INTO {TABLE} VALUES (4, 'four')"))
+            session.execute(sa.text("INSERT INTO jiefen_tx_probe VALUES (4, 'four')"))
         try:
             with session.begin_nested():
-                session.execute(sa.text(f"INSERT INTO {TABLE} VALUES (1, 'duplicate')"))
+                session.execute(sa.text("INSERT INTO jiefen_tx_probe VALUES (1, 'duplicate')"))
         except sa.exc.IntegrityError:
             pass
         session.commit()
@@ -107,7 +105,7 @@ def test_a_savepoint_opens_the_transaction_and_its_rollback_keeps_the_earlier_wr
 
 def test_a_server_side_cursor_gets_its_transaction(engine):
     with Session(engine) as session:
-        rows = session.execute(sa.text(f"SELECT note FROM {TABLE}"), execution_options={"stream_results": True})
+        rows = session.execute(sa.text("SELECT note FROM jiefen_tx_probe"), execution_options={"stream_results": True})
         assert list(rows.scalars()) == ["seed"]
         assert status(session) == TransactionStatus.INTRANS
         session.rollback()
@@ -115,7 +113,7 @@ def test_a_server_side_cursor_gets_its_transaction(engine):
 
 def test_another_isolation_level_is_left_to_psycopg(engine):
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-        conn.execute(sa.text(f"SELECT note FROM {TABLE}"))
+        conn.execute(sa.text("SELECT note FROM jiefen_tx_probe"))
         assert conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.INTRANS
         conn.rollback()
 
