@@ -10,7 +10,8 @@ or DELETE, a SAVEPOINT, a SELECT ... FOR UPDATE/SHARE, an advisory or sequence f
 SELECT) and before a server-side cursor (stream_results, yield_per) this module sends BEGIN itself. From then on
 everything runs in that one transaction as before, reads included, until SQLAlchemy's commit or rollback, which
 psycopg sends because a transaction is open (psycopg skips them when none is). A request that writes is as atomic
-as before; one that only reads makes no BEGIN or ROLLBACK.
+as before; one that only reads makes no BEGIN or ROLLBACK. Statements PostgreSQL refuses inside a transaction block
+(VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE ...) get no BEGIN, as with autocommit anywhere else.
 A connection given another isolation level (`flask backup`: REPEATABLE READ) leaves autocommit and is untouched.
 """
 from __future__ import annotations
@@ -23,15 +24,20 @@ from sqlalchemy import event
 # Reads that still need the transaction around them: row locks, transaction-level locks, sequences, notifications.
 _NOT_PLAIN = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bFOR\s+KEY\s+SHARE\b|pg_advisory|nextval|setval"
                         r"|pg_notify|set_config", re.IGNORECASE)
+# Statements PostgreSQL refuses inside a transaction block: they are sent as they are, without a BEGIN.
+_NEVER_IN_TRANSACTION = re.compile(r"^\s*(?:VACUUM|(?:CREATE|DROP)\s+(?:DATABASE|TABLESPACE)|ALTER\s+SYSTEM)\b"
+                                   r"|\bCONCURRENTLY\b", re.IGNORECASE)
 _MEMO_SIZE = 2048
-_plain: dict[str, bool] = {}  # statement text -> a plain read (SQLAlchemy reuses the same compiled strings)
+_plain: dict[str, bool] = {}  # statement text -> needs no BEGIN (SQLAlchemy reuses the same compiled strings)
 
 
 def is_plain_read(statement: str) -> bool:
-    """True for a SELECT that locks nothing and changes nothing."""
+    """True for a statement that needs no BEGIN: a SELECT that locks nothing and changes nothing, or one that may
+    not run in a transaction block at all (VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE ...)."""
     known = _plain.get(statement)
     if known is None:
-        known = statement.lstrip()[:6].upper() == "SELECT" and not _NOT_PLAIN.search(statement)
+        known = ((statement.lstrip()[:6].upper() == "SELECT" and not _NOT_PLAIN.search(statement))
+                 or bool(_NEVER_IN_TRANSACTION.search(statement)))
         if len(_plain) >= _MEMO_SIZE:
             _plain.clear()
         _plain[statement] = known

@@ -118,6 +118,14 @@ def test_another_isolation_level_is_left_to_psycopg(engine):
         conn.rollback()
 
 
+def test_statements_that_may_not_run_in_a_transaction_block_get_no_begin(engine):
+    with engine.connect() as conn:
+        conn.execute(sa.text("CREATE INDEX CONCURRENTLY jiefen_tx_probe_note ON jiefen_tx_probe (note)"))
+        conn.execute(sa.text("VACUUM ANALYZE jiefen_tx_probe"))
+        assert conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+        conn.commit()
+
+
 @pytest.mark.parametrize(("statement", "plain"), [
     ("SELECT cases.id FROM cases WHERE cases.id = %(id)s", True),
     ("  select 1", True),
@@ -130,6 +138,9 @@ def test_another_isolation_level_is_left_to_psycopg(engine):
     ("UPDATE user_sessions SET last_seen_at=%(t)s WHERE user_sessions.id = %(id)s", False),
     ("WITH moved AS (DELETE FROM a RETURNING *) SELECT * FROM moved", False),
     ("SAVEPOINT sa_savepoint_1", False),
+    ("VACUUM ANALYZE cases", True),
+    ("CREATE INDEX CONCURRENTLY ix ON cases (title)", True),
+    ("create database scratch", True),
 ])
 def test_which_statements_are_plain_reads(statement, plain):
     assert is_plain_read(statement) is plain
