@@ -17,6 +17,7 @@ A connection given another isolation level (`flask backup`: REPEATABLE READ) lea
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -27,21 +28,12 @@ _NOT_PLAIN = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bFOR\s+KEY
 # Statements PostgreSQL refuses inside a transaction block: they are sent as they are, without a BEGIN.
 _NEVER_IN_TRANSACTION = re.compile(r"^\s*(?:VACUUM|(?:CREATE|DROP)\s+(?:DATABASE|TABLESPACE)|ALTER\s+SYSTEM)\b"
                                    r"|\bCONCURRENTLY\b", re.IGNORECASE)
-_MEMO_SIZE = 2048
-_plain: dict[str, bool] = {}  # statement text -> needs no BEGIN (SQLAlchemy reuses the same compiled strings)
-
-
-def is_plain_read(statement: str) -> bool:
+@lru_cache(maxsize=2048)  # SQLAlchemy reuses the same compiled statement strings
+def needs_no_begin(statement: str) -> bool:
     """True for a statement that needs no BEGIN: a SELECT that locks nothing and changes nothing, or one that may
     not run in a transaction block at all (VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE ...)."""
-    known = _plain.get(statement)
-    if known is None:
-        known = ((statement.lstrip()[:6].upper() == "SELECT" and not _NOT_PLAIN.search(statement))
-                 or bool(_NEVER_IN_TRANSACTION.search(statement)))
-        if len(_plain) >= _MEMO_SIZE:
-            _plain.clear()
-        _plain[statement] = known
-    return known
+    return ((statement.lstrip()[:6].upper() == "SELECT" and not _NOT_PLAIN.search(statement))
+            or bool(_NEVER_IN_TRANSACTION.search(statement)))
 
 
 def begin_on_first_write(engine: sa.Engine) -> None:
@@ -56,5 +48,5 @@ def begin_on_first_write(engine: sa.Engine) -> None:
     def _begin_if_needed(conn, cursor, statement, parameters, context, executemany) -> None:
         dbapi_connection = cursor.connection
         if (dbapi_connection.autocommit and dbapi_connection.info.transaction_status == idle
-                and (not is_plain_read(statement) or isinstance(cursor, ServerCursor))):
+                and (not needs_no_begin(statement) or isinstance(cursor, ServerCursor))):
             dbapi_connection.execute("BEGIN")  # (a server-side cursor, stream_results, lives in a transaction)

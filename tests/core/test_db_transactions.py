@@ -9,7 +9,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy.orm import Session
 
 from app.config import normalise_database_url
-from app.core.db_transactions import begin_on_first_write, is_plain_read
+from app.core.db_transactions import begin_on_first_write, needs_no_begin
 from tests.conftest import PG_URL
 
 
@@ -142,5 +142,5 @@ def test_statements_that_may_not_run_in_a_transaction_block_get_no_begin(engine)
     ("CREATE INDEX CONCURRENTLY ix ON cases (title)", True),
     ("create database scratch", True),
 ])
-def test_which_statements_are_plain_reads(statement, plain):
-    assert is_plain_read(statement) is plain
+def test_which_statements_need_no_begin(statement, plain):
+    assert needs_no_begin(statement) is plain
