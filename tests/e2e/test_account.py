@@ -2,6 +2,10 @@
 screenshots test-artifacts/account-*.png), and that device finding itself logged out."""
 from __future__ import annotations
 
+import re
+
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import DEMO_PASSWORD, log_in, new_phone_page
 from tests.e2e.walk_pages import add_axe, axe_violations
 
@@ -15,8 +19,8 @@ def test_a_resident_logs_out_another_device_from_the_phone(browser, live_server,
         log_in(phone, "resident2")
         phone.get_by_role("link", name="李建国").click()  # the name in the nav leads to the account page
         phone.get_by_role("link", name="登录设备").click()
-        assert phone.url.endswith("/account/sessions")
-        assert phone.get_by_text("本设备").is_visible()
+        expect(phone).to_have_url(re.compile(re.escape("/account/sessions") + "$"))
+        expect(phone.get_by_text("本设备")).to_be_visible()
         assert axe_violations(phone) == []
         phone.screenshot(path=artifacts / "account-devices-phone.png", full_page=True)
 
@@ -30,7 +34,8 @@ def test_a_resident_logs_out_another_device_from_the_phone(browser, live_server,
         assert problems.all() == []
 
         other.goto("/my/cases")
-        assert "/login" in other.url and other.get_by_text("已在您的另一台设备上退出").is_visible()
+        expect(other).to_have_url(re.compile(re.escape("/login")))
+        expect(other.get_by_text("已在您的另一台设备上退出")).to_be_visible()
     finally:
         ctx_a.close()
         ctx_b.close()
@@ -55,7 +60,8 @@ def test_a_forgotten_password_is_reset_with_the_code_from_the_text_message(brows
         page.fill("#username", "resident2")
         page.fill("#phone", phone)
         page.get_by_role("button", name="获取验证码").click()
-        assert page.url.endswith("/password/reset") and page.get_by_text("验证码已发送到该手机").is_visible()
+        expect(page).to_have_url(re.compile(re.escape("/password/reset") + "$"))
+        expect(page.get_by_text("验证码已发送到该手机")).to_be_visible()
         assert axe_violations(page) == []
         with app.app_context():
             body = [m.body for m in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel == "sms"))
@@ -65,7 +71,8 @@ def test_a_forgotten_password_is_reset_with_the_code_from_the_text_message(brows
         page.fill("#confirm", "grey-heron-fishing-4")
         page.screenshot(path=artifacts / "account-reset-phone.png", full_page=True)
         page.get_by_role("button", name="设置新密码").click()
-        assert page.url.endswith("/login") and page.get_by_text("密码已重设").is_visible()
+        expect(page).to_have_url(re.compile(re.escape("/login") + "$"))
+        expect(page.get_by_text("密码已重设")).to_be_visible()
         log_in(page, "resident2", "grey-heron-fishing-4")
         assert problems.all() == []
     finally:

@@ -3,6 +3,10 @@ screenshots test-artifacts/org-*.png): stopping a staff member with a reason, an
 at the counter, which the resident spends at once to choose a new password before anything else."""
 from __future__ import annotations
 
+import re
+
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import log_in, new_phone_page
 from tests.e2e.walk_pages import DESKTOP_SIZE, PHONE_SIZE, add_axe, axe_violations
 
@@ -27,7 +31,8 @@ def test_an_org_admin_stops_a_staff_member_with_a_reason(browser, live_server, d
         log_in(page, "orgadmin1")
         page.get_by_role("link", name="何主任").click()
         page.get_by_role("link", name="本组织人员").click()
-        assert page.url.endswith("/org/staff") and page.get_by_role("heading", name="本组织人员").is_visible()
+        expect(page).to_have_url(re.compile(re.escape("/org/staff") + "$"))
+        expect(page.get_by_role("heading", name="本组织人员")).to_be_visible()
         checked(page, artifacts, "staff")
         page.get_by_text("管理 刘德明 的账号").click()
         card = page.locator("article.staff", has_text="刘德明")
@@ -37,9 +42,9 @@ def test_an_org_admin_stops_a_staff_member_with_a_reason(browser, live_server, d
         checked(page, artifacts, "staff-no-reason")
         card.get_by_role("textbox").fill("已调离本委员会")
         card.get_by_role("button", name="停用账号").click()
-        assert page.get_by_text("已停用 刘德明 的账号").is_visible()
-        assert page.locator("article.staff", has_text="刘德明").get_by_text("已停用").is_visible()
-        assert page.get_by_text("原因：已调离本委员会").is_visible()
+        expect(page.get_by_text("已停用 刘德明 的账号")).to_be_visible()
+        expect(page.locator("article.staff", has_text="刘德明").get_by_text("已停用")).to_be_visible()
+        expect(page.get_by_text("原因：已调离本委员会")).to_be_visible()
         assert problems.all() == []
     finally:
         context.close()
@@ -57,7 +62,7 @@ def test_a_resident_gets_a_temporary_password_at_the_counter_and_chooses_a_new_o
         admin.get_by_role("link", name="协助居民重设密码").click()
         admin.fill("#query", "resident2")
         admin.get_by_role("button", name="查找").click()
-        assert admin.get_by_text("找到 1 个账号").is_visible()
+        expect(admin.get_by_text("找到 1 个账号")).to_be_visible()
         checked(admin, artifacts, "assisted-reset-find")
         admin.get_by_role("link", name="为 李建国 重设密码").click()
         admin.fill("#reason", "本人持身份证到场")
@@ -72,14 +77,15 @@ def test_a_resident_gets_a_temporary_password_at_the_counter_and_chooses_a_new_o
         checked(admin, artifacts, "assisted-reset-done")
 
         log_in(resident, "resident2", temporary)
-        assert resident.url.endswith("/account/password/new")
+        expect(resident).to_have_url(re.compile(re.escape("/account/password/new") + "$"))
         resident.goto("/my/cases")
         assert resident.url.endswith("/account/password/new")  # nothing else before the new password
         checked(resident, artifacts, "choose-password")
         resident.fill("#password", NEW)
         resident.fill("#confirm", NEW)
         resident.get_by_role("button", name="设置新密码").click()
-        assert resident.url.endswith("/my/cases") and resident.get_by_text("新密码已设置").is_visible()
+        expect(resident).to_have_url(re.compile(re.escape("/my/cases") + "$"))
+        expect(resident.get_by_text("新密码已设置")).to_be_visible()
         assert problems.all() == [] and resident_problems.all() == []
     finally:
         ctx_admin.close()

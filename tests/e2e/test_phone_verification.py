@@ -7,6 +7,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import new_phone_page
 from tests.e2e.walk_pages import add_axe, axe_violations
@@ -50,9 +51,9 @@ def test_a_new_resident_verifies_the_phone_and_later_changes_it(browser, live_se
         page.fill("#password", PASSWORD)
         page.fill("#confirm", PASSWORD)
         page.get_by_role("button", name="注册").click()
-        assert page.url.endswith("/account/phone/verify")
-        assert page.get_by_role("heading", name="验证手机号").is_visible()
-        assert page.get_by_text("验证码已发送到 136****0001").is_visible()
+        expect(page).to_have_url(re.compile(re.escape("/account/phone/verify") + "$"))
+        expect(page.get_by_role("heading", name="验证手机号")).to_be_visible()
+        expect(page.get_by_text("验证码已发送到 136****0001")).to_be_visible()
         assert axe_violations(page) == []
         _no_whole_number(page)
         page.screenshot(path=artifacts / "phone-verify-phone.png", full_page=True)
@@ -67,27 +68,28 @@ def test_a_new_resident_verifies_the_phone_and_later_changes_it(browser, live_se
 
         page.fill("#code", code)
         page.get_by_role("button", name="验证", exact=True).click()
-        assert page.url.endswith("/account")
-        assert page.get_by_text("手机号 136****0001 已验证。").is_visible()
-        assert page.get_by_text("：已验证").is_visible()
+        expect(page).to_have_url(re.compile(re.escape("/account") + "$"))
+        expect(page.get_by_text("手机号 136****0001 已验证。")).to_be_visible()
+        expect(page.get_by_text("：已验证")).to_be_visible()
 
         page.get_by_role("link", name="手机号", exact=True).click()
-        assert page.url.endswith("/account/phone") and page.get_by_text("已验证", exact=True).is_visible()
+        expect(page).to_have_url(re.compile(re.escape("/account/phone") + "$"))
+        expect(page.get_by_text("已验证", exact=True)).to_be_visible()
         assert axe_violations(page) == []
         page.screenshot(path=artifacts / "phone-settings-phone.png", full_page=True)
         page.fill("#phone", SECOND)
         page.fill("#password", PASSWORD)
         page.get_by_role("button", name="发送验证码到新号码").click()
-        assert page.url.endswith("/account/phone/verify")
-        assert page.get_by_role("heading", name="验证新手机号").is_visible()
-        assert page.get_by_role("button", name="取消更换，继续使用原号码").is_visible()
+        expect(page).to_have_url(re.compile(re.escape("/account/phone/verify") + "$"))
+        expect(page.get_by_role("heading", name="验证新手机号")).to_be_visible()
+        expect(page.get_by_role("button", name="取消更换，继续使用原号码")).to_be_visible()
         assert axe_violations(page) == []
         _no_whole_number(page)
         page.screenshot(path=artifacts / "phone-verify-new-phone.png", full_page=True)
 
         page.fill("#code", _last_code(app, SECOND))
         page.get_by_role("button", name="验证", exact=True).click()
-        assert page.get_by_text("手机号已更换为 136****0002。").is_visible()
+        expect(page.get_by_text("手机号已更换为 136****0002。")).to_be_visible()
         _no_whole_number(page)
         assert problems.all() == []
     finally:
