@@ -10,6 +10,13 @@ rounds (the minimum is the least disturbed by other processes on a shared machin
 journey's mix (from gunicorn's access log of a full bench/load.py run). --profile PAGE prints a cProfile of that page
 (PSORT=tottime to sort otherwise, PDUMP=file to keep it); with PYINSTRUMENT=1 a sampling profile instead (pyinstrument
 on PYTHONPATH: it is not a project dependency).
+
+Diagnostic modes (bench/page_modes.py):
+    SEGMENTS=1|flask|hooks   CPU per page split into SQL (ORM included), rendering, forms, Flask's fixed costs, hooks
+    CACHE_STATS=1            how often SQLAlchemy's compiled-statement cache answered, over every page
+    PYSPY=1 --profile journey  the journey interleaved with no profiler inside, for `py-spy record -p <pid>`
+Measured this way (2026-12-03): a step's cost inside a request is 2-5x what the same call costs in a tight loop
+(open_session: 28 µs alone, 60-160 µs in a page), so micro-benchmarks understate what a saving is worth.
 """
 from __future__ import annotations
 
@@ -168,6 +175,7 @@ def measure(app, rounds: int, profile: str | None) -> None:
     import sqlalchemy as sa
 
     from app.extensions import db
+    from bench import page_modes
 
     statements = [0]
     with app.app_context():
@@ -190,6 +198,12 @@ def measure(app, rounds: int, profile: str | None) -> None:
             call(*args)
             sa.event.remove(db.engine, "before_cursor_execute", show)
         return
+    if os.environ.get("CACHE_STATS"):  # SQLAlchemy's compiled-statement cache over the whole journey
+        return page_modes.cache_stats(app, todo, rounds)
+    if os.environ.get("SEGMENTS"):  # CPU per page split into SQL (ORM included), templates, forms and the rest
+        return page_modes.segments(app, todo, rounds)
+    if profile and os.environ.get("PYSPY"):  # no profiler in-process: for `py-spy record -p <this pid>`
+        return page_modes.for_py_spy(todo, chosen_pages(todo, profile, rounds))
     if profile and os.environ.get("PYINSTRUMENT"):  # sampling: far less distortion than cProfile
         from pyinstrument import Profiler
 
