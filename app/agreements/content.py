@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from app.agreements.drafting import parties_content
 from app.agreements.models import Agreement
 from app.agreements.signing import signature_lines
+from app.cases import facts
 from app.cases.models import Case
 from app.core.render_memo import per_render
 from app.core.web import localtime
@@ -23,6 +24,8 @@ TITLE = "人民调解协议书"
 @per_render(lambda case: case.id)  # the case page's agreement, PDF and confirmation panels all ask
 def agreement_versions(case: Case) -> list[Agreement]:
     """Every version of the case's agreement, newest first: a handful of rows, one query for all the lookups below."""
+    if not facts.may_have(case, "agreements"):
+        return []
     return list(db.session.scalars(sa.select(Agreement).where(Agreement.case_id == case.id)
                                    .order_by(Agreement.version.desc())))
 
@@ -90,3 +93,6 @@ def pdf_data(agreement: Agreement) -> dict:
         "signed_on": signed_on, "content_hash": agreement.content_hash or "", "version": agreement.version,
         "agreement_id": agreement.id,
     }
+
+
+facts.register_case_fact("agreements", lambda: sa.exists().where(Agreement.case_id == Case.id))

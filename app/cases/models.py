@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.accounts.models import Organisation, Role, User
+from app.cases import facts
 from app.core.audit import GENESIS, chain_hash, commit_text, text_digest
 from app.core.crypto import EncryptedString, blind_index_or_none
 from app.core.enums import LabelledEnum, enum_column
@@ -117,9 +118,14 @@ class Case(db.Model):
     routing_decisions: Mapped[list[RoutingDecision]] = relationship(
         order_by="RoutingDecision.id", cascade="all, delete-orphan")
 
+    # Which panel tables hold rows for this case, a bit each: loaded by read-only case pages only (app/cases/facts.py).
+    panel_facts: Mapped[int | None] = query_expression()
+
     @property
     def routing(self) -> RoutingDecision | None:
         """The latest routing decision (the explanation shown on the case page)."""
+        if "routing_decisions" not in self.__dict__ and not facts.may_have(self, "routing"):
+            return None
         return self.routing_decisions[-1] if self.routing_decisions else None
 
     __mapper_args__ = {"version_id_col": version}
@@ -426,3 +432,6 @@ class RoutingDecision(db.Model):
 
     __table_args__ = (sa.CheckConstraint("kind IN ('auto', 'triage', 'resident_request', 'override')",
                                          name="routing_kind"),)
+
+
+facts.register_case_fact("routing", lambda: sa.exists().where(RoutingDecision.case_id == Case.id))

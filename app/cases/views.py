@@ -10,8 +10,9 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
+from app.accounts.models import Role
 from app.cases import evidence as evidence_ops
-from app.cases import funnel, operations
+from app.cases import facts, funnel, operations
 from app.cases.forms import CaseForm, EvidenceForm, StepForm
 from app.cases.models import Case, CaseEvent, CaseParty, EvidenceFile, PartyKind, PartyRole, Stage
 from app.cases.operations import CaseData, PartyData
@@ -108,8 +109,13 @@ def view_case(case_id: int):
     # case's own row rather than in lazy loads while the template renders (one statement fewer; the rows are parties
     # x evidence files, and a case has one to three parties). The history stays lazy (it grows with every step):
     # selectinload cost as much CPU.
+    # Staff see the panels of several packages, each over its own table: which of them hold rows for the case comes
+    # with its row (app/cases/facts.py), so the empty panels cost no query. A resident's page has none of those
+    # lookups on most cases, so it does not ask.
+    staff = (facts.with_panel_facts(),) if current_user.role != Role.resident else ()
     return _render_case(load_case(case_id, joinedload(Case.parties), joinedload(Case.evidence),
-                                  joinedload(Case.organisation), lazyload(Case.events).joinedload(CaseEvent.actor)))
+                                  joinedload(Case.organisation), lazyload(Case.events).joinedload(CaseEvent.actor),
+                                  *staff))
 
 
 @bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])

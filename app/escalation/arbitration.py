@@ -13,6 +13,7 @@ import hashlib
 import sqlalchemy as sa
 
 from app.accounts.models import Organisation, User
+from app.cases import facts
 from app.cases.models import Case, CaseParty, CaseStatus, PartyRole, Stage
 from app.cases.operations import _arbitration_body, append_event
 from app.cases.rules import Rules
@@ -43,6 +44,8 @@ def commission_for(case: Case, rules: Rules) -> Organisation | None:
 
 def current_clause(case: Case) -> ArbitrationClause | None:
     """The latest clause that is being signed or was signed."""
+    if not facts.may_have(case, "arbitration_clauses"):
+        return None
     return db.session.scalar(sa.select(ArbitrationClause).where(
         ArbitrationClause.case_id == case.id, ArbitrationClause.status != "withdrawn")
         .order_by(ArbitrationClause.id.desc()).limit(1))
@@ -189,3 +192,7 @@ def _tell_signers(case: Case, except_user: User | None, subject: str, body: str)
     for user, _, _ in signer_users(case):
         if except_user is None or user.id != except_user.id:
             notify_user(user, subject, body, case)
+
+
+facts.register_case_fact("arbitration_clauses",
+                        lambda: sa.exists().where(ArbitrationClause.case_id == Case.id))

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, User
+from app.cases import facts
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.operations import append_event
 from app.cases.rules import current_rules
@@ -164,6 +165,8 @@ def pending_extension(case: Case) -> DeadlineExtension | None:
 
 def pending_and_latest(case: Case) -> tuple[DeadlineExtension | None, DeadlineExtension | None]:
     """The pending extension request and the newest request of any status, in one query (a case has a handful)."""
+    if not facts.may_have(case, "deadline_extensions"):
+        return None, None
     requests = db.session.scalars(sa.select(DeadlineExtension).where(DeadlineExtension.case_id == case.id)
                                   .order_by(DeadlineExtension.id.desc())).all()
     return next((e for e in requests if e.status == "pending"), None), (requests[0] if requests else None)
@@ -273,3 +276,7 @@ def _users(ids: list[int | None]) -> list[User]:
     if not wanted:
         return []
     return list(db.session.scalars(sa.select(User).where(User.id.in_(wanted)).order_by(User.id)))
+
+
+facts.register_case_fact("deadline_extensions",
+                        lambda: sa.exists().where(DeadlineExtension.case_id == Case.id))

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.accounts.models import Role, User
+from app.cases import facts
 from app.cases.models import Case, CaseParty, CaseStatus, Stage
 from app.cases.operations import append_event
 from app.cases.signals import case_transitioned
@@ -327,6 +328,8 @@ def can_correct_phone(case: Case, user: User) -> bool:
 
 def latest_invitations(case: Case) -> dict[int, Invitation]:
     """Each invited party's newest invitation (earlier ones were revoked when the number was corrected), by party id."""
+    if not facts.may_have(case, "invitations"):
+        return {}
     rows = db.session.scalars(sa.select(Invitation).where(Invitation.case_id == case.id).order_by(Invitation.id))
     return {inv.party_id: inv for inv in rows}
 
@@ -382,3 +385,6 @@ def correct_phone_and_reinvite(case: Case, inv: Invitation, actor: User, phone: 
 
 
 # Delivering the outbox (the sender, its channels and their backends) is app/notifications/outbox.py.
+
+
+facts.register_case_fact("invitations", lambda: sa.exists().where(Invitation.case_id == Case.id))

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import User
 from app.accounts.operations import authenticate
+from app.cases import facts
 from app.cases.models import Case, CaseEvent, CaseParty, Stage
 from app.cases.rules import current_rules
 from app.core.errors import DomainError
@@ -212,6 +213,8 @@ def content_hash(content: dict) -> str:
 
 # --- versions ---------------------------------------------------------------------------------------
 def current_record(case: Case) -> MediationRecord | None:
+    if not facts.may_have(case, "mediation_records"):
+        return None
     return db.session.scalar(sa.select(MediationRecord).where(MediationRecord.case_id == case.id,
                                                               MediationRecord.superseded_at.is_(None))
                              .order_by(MediationRecord.version.desc()).limit(1))
@@ -317,3 +320,7 @@ def sign(case: Case, user: User, record: MediationRecord, typed_name: str, seen_
 def fully_signed(case: Case, record: MediationRecord | None) -> bool:
     return record is not None and all(
         line.signature is not None for line in signature_lines(case, record) if line.user_id is not None)
+
+
+facts.register_case_fact("mediation_records",
+                        lambda: sa.exists().where(MediationRecord.case_id == Case.id))

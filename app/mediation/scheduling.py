@@ -13,6 +13,7 @@ from flask import current_app
 from icalendar import Alarm, Calendar, Event
 
 from app.accounts.models import User
+from app.cases import facts
 from app.cases.models import Case, CaseStatus, Stage
 from app.cases.operations import append_event
 from app.core import jobs
@@ -71,6 +72,8 @@ def _require_mediating(case: Case) -> None:
 
 @per_render(lambda case: case.id)  # the panel asks for the confirmed and the open slots
 def slots_of(case: Case) -> list[SessionSlot]:
+    if not facts.may_have(case, "session_slots"):
+        return []
     return list(db.session.scalars(sa.select(SessionSlot).where(SessionSlot.case_id == case.id)
                                    .order_by(SessionSlot.cancelled_at.is_not(None), SessionSlot.starts_at)))
 
@@ -300,3 +303,6 @@ def panel_for(case: Case, user: User) -> Panel:
     return Panel(show=True, confirmed=confirmed_slot(case), open_count=len(open_slots(case)),
                  my_pick=pick_of(case, user) if case.is_party(user) else None,
                  mediator=is_mediator(case, user))
+
+
+facts.register_case_fact("session_slots", lambda: sa.exists().where(SessionSlot.case_id == Case.id))
