@@ -21,7 +21,7 @@ from sqlalchemy.orm import with_expression
 # name -> a function building EXISTS(a row of that table for Case.id), correlated to the cases table
 _FACTS: dict[str, Callable[[], sa.Exists]] = {}
 _BITS: dict[str, int] = {}
-_expression: list[sa.ColumnElement | None] = [None]  # built once, after every package registered
+_option: list = [None]  # the loader option, built once after every package registered (~0.2 ms to build)
 
 
 def register_case_fact(name: str, exists: Callable[[], sa.Exists]) -> None:
@@ -29,21 +29,19 @@ def register_case_fact(name: str, exists: Callable[[], sa.Exists]) -> None:
     if name not in _FACTS:
         _BITS[name] = 1 << len(_BITS)
     _FACTS[name] = exists
-    _expression[0] = None
-
-
-def _facts_expression() -> sa.ColumnElement:
-    if _expression[0] is None:
-        terms = [sa.case((exists(), _BITS[name]), else_=0) for name, exists in _FACTS.items()]
-        _expression[0] = sa.func.coalesce(sum(terms[1:], terms[0]) if terms else sa.literal(0), 0)
-    return _expression[0]
+    _option[0] = None
 
 
 def with_panel_facts():
-    """A loader option for Case: its panel_facts loaded with the row (read-only pages only, see the module)."""
-    from app.cases.models import Case
+    """A loader option for Case: its panel_facts loaded with the row (read-only pages only, see the module). Options
+    are immutable, so the one built first serves every request."""
+    if _option[0] is None:
+        from app.cases.models import Case
 
-    return with_expression(Case.panel_facts, _facts_expression())
+        terms = [sa.case((exists(), _BITS[name]), else_=0) for name, exists in _FACTS.items()]
+        facts = sa.func.coalesce(sum(terms[1:], terms[0]) if terms else sa.literal(0), 0)
+        _option[0] = with_expression(Case.panel_facts, facts)
+    return _option[0]
 
 
 def may_have(case, name: str) -> bool:
