@@ -84,9 +84,14 @@ class RoutingEngine:
         return related_cases(case, earlier)
 
 
+_resolved: dict[str | Path, str] = {}  # rules_dir as configured -> its resolved path
+
+
 def load_engine(rules_dir: str | Path) -> RoutingEngine:
     """The engine for a rules directory, built once per process (RoutingRulesError if invalid)."""
-    key = str(Path(rules_dir).resolve())
+    key = _resolved.get(rules_dir)
+    if key is None:  # resolve() stats every component of the path: once per directory, not once per request
+        key = _resolved[rules_dir] = str(Path(rules_dir).resolve())
     with _lock:
         engine = _engines.get(key)
         if engine is None:
