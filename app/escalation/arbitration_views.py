@@ -2,6 +2,7 @@
 arbitration.py, hearing.py and arbitration_application.py."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -176,7 +177,8 @@ def application_pdf(case_id: int):
     filename = application.filename(case, rules)
     record_document_download(case, current_user, f"仲裁申请书 {filename}", request.remote_addr)
     db.session.commit()
-    return pdf_download(pdf, filename)
+    # rendered for this download, not stored: the hash is of the bytes sent (the other case documents send theirs)
+    return pdf_download(pdf, filename, hashlib.sha256(pdf).hexdigest())
 
 
 @bp.route("/cases/<int:case_id>/arbitration/hearings", methods=["POST"])

@@ -1,6 +1,7 @@
 """The application for arbitration (仲裁申请书) generated from the case, as PDF text."""
 from __future__ import annotations
 
+import hashlib
 import subprocess
 
 from tests.cases.test_funnel_journeys import file_dispute, step
@@ -18,6 +19,7 @@ def test_the_application_names_the_parties_claims_and_commission(app, demo, make
     resp = applicant.client.get(f"/cases/{case_id}/arbitration/application.pdf")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     assert resp.headers["Cache-Control"] == "no-store"
+    assert resp.headers["X-Content-SHA256"] == hashlib.sha256(resp.data).hexdigest()  # as every case document
     text = "".join(pdf_text(resp.data).split())
     assert "仲裁申请书" in text and "劳动人事争议" not in text
     for expected in ("申请人", "王秀英", "13905531234", "被申请人", "李建国", "13905539876", "仲裁请求",
