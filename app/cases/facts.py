@@ -21,7 +21,7 @@ from sqlalchemy.orm import with_expression
 # name -> a function building EXISTS(a row of that table for Case.id), correlated to the cases table
 _FACTS: dict[str, Callable[[], sa.Exists]] = {}
 _BITS: dict[str, int] = {}
-_option: list = [None]  # the loader option, built once after every package registered (~0.2 ms to build)
+_option: list = [None]  # the loader option, built once after every package registered (~1.3 ms to build)
 
 
 def register_case_fact(name: str, exists: Callable[[], sa.Exists]) -> None:
@@ -39,14 +39,14 @@ def with_panel_facts():
         from app.cases.models import Case
 
         terms = [sa.case((exists(), _BITS[name]), else_=0) for name, exists in _FACTS.items()]
-        facts = sa.func.coalesce(sum(terms[1:], terms[0]) if terms else sa.literal(0), 0)
-        _option[0] = with_expression(Case.panel_facts, facts)
+        bits = sa.func.coalesce(sum(terms[1:], terms[0]) if terms else sa.literal(0), 0)
+        _option[0] = with_expression(Case.panel_facts, bits)
     return _option[0]
 
 
 def may_have(case, name: str) -> bool:
     """False only when the case was loaded with its panel facts and the table `name` had no row for it."""
-    facts = case.__dict__.get("panel_facts")
-    if facts is None or name not in _BITS:
+    bits = case.__dict__.get("panel_facts")
+    if bits is None or name not in _BITS:
         return True
-    return bool(facts & _BITS[name])
+    return bool(bits & _BITS[name])
