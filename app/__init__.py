@@ -76,16 +76,13 @@ def _init_extensions(app: Flask) -> None:
     from app.core.i18n import N_, gettext
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # Server-side prepared statements (psycopg prepares a statement on its second run on a connection): PostgreSQL
-        # then parses and analyses it once, which took its CPU per request under bench/load.py from 1.33-1.49 ms to
-        # 1.08-1.16. Each run is still planned for its own values (plan_cache_mode=force_custom_plan): a generic plan,
-        # PostgreSQL's choice after 5 runs otherwise, made a search for one word in one stage of one organisation 5x
-        # slower from its 6th run on (why prepared statements were off until 2026-12-03).
+        # Server-side prepared statements for look-ups by key, other statements planned for their own values on
+        # every run (app/core/db_plans.py): planning was most of PostgreSQL's CPU per request, and a generic plan made
+        # a search for one word in one stage of one organisation 5x slower from its 6th run on (bdd7a25).
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         connect_args = dict(options.get("connect_args", {}))
         connect_args.setdefault("prepare_threshold", 1)
-        connect_args["options"] = " ".join(filter(None, [connect_args.get("options"),
-                                                         "-c plan_cache_mode=force_custom_plan"]))
+        connect_args["options"] = " ".join(filter(None, [connect_args.get("options"), "-c plan_cache_mode=auto"]))
         options["connect_args"] = connect_args
         # Autocommit, with BEGIN sent before the first statement that needs a transaction (app/core/db_transactions.py):
         # a page that only reads saves psycopg's BEGIN and the pool's ROLLBACK, two round trips.
@@ -98,6 +95,10 @@ def _init_extensions(app: Flask) -> None:
         with app.app_context():
             ping_when_idle(db.engine)
             begin_on_first_write(db.engine)
+            if db.engine.dialect.name == "postgresql":
+                from app.core.db_plans import plan_per_statement
+
+                plan_per_statement(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)

@@ -21,6 +21,7 @@ from app.cases.operations import PartyData
 from app.cases.rules import current_rules
 from app.cases.views import _category_choices, bp, load_case
 from app.core import idempotency
+from app.core.db_plans import key_lookups
 from app.core.errors import DomainError, TransitionRefused
 from app.core.i18n import gettext
 from app.core.storage import storage
@@ -52,6 +53,7 @@ def _render(step: int, form, case: Case | None, status: int | None = None, **ext
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
+@key_lookups
 @login_required
 def new_case():
     """Step 1 of a new dispute; the draft is created when it is saved."""
@@ -80,6 +82,7 @@ def new_case():
 
 
 @bp.route("/cases/<int:case_id>/intake/<int:step>", methods=["GET", "POST"])
+@key_lookups
 @login_required
 def intake_step(case_id: int, step: int):
     case = load_case(case_id)

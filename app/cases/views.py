@@ -19,6 +19,7 @@ from app.cases.models import Case, CaseEvent, CaseParty, EvidenceFile, PartyKind
 from app.cases.operations import CaseData, PartyData
 from app.cases.rules import current_rules
 from app.core import idempotency
+from app.core.db_plans import key_lookups
 from app.core.enums import select_choices
 from app.core.errors import DomainError, TransitionRefused
 from app.core.i18n import gettext
@@ -104,6 +105,7 @@ def _render_case(case: Case, step_form: StepForm | None = None, failed_action: s
 
 
 @bp.route("/cases/<int:case_id>")
+@key_lookups
 @login_required
 def view_case(case_id: int):
     # The page lists the parties and the evidence and names the mediation organisation: they come joined to the
@@ -191,6 +193,7 @@ def take_step(case_id: int, action: str):
 
 
 @bp.route("/cases/<int:case_id>/evidence", methods=["POST"])
+@key_lookups
 @login_required
 def upload_evidence(case_id: int):
     case = load_case(case_id)
@@ -258,14 +261,15 @@ def _card_events_option():
                                                CaseEvent.to_status, CaseEvent.created_at)
 
 
-def _my_cases_page(criterion, page: int, per_page: int = MY_CASES_PER_PAGE) -> CasePage:
+def _my_cases_page(criterion, page: int, per_page: int = MY_CASES_PER_PAGE, generic_plan: bool = False) -> CasePage:
     """The page of cases matching criterion, open ones first, newest activity first; a page past the end gives the
     last page. Each card reads its case's events (funnel bar, last steps): loaded for this page's cases at once,
     never per card, and only the columns a card shows (not the reasons and hashes)."""
     events = _card_events_option()
     # Each row carries the number of all matches (count(*) over ()): no second statement to count them for the pager.
     stmt = (sa.select(Case, sa.func.count().over()).where(criterion).options(events)
-            .order_by(Case.stage == Stage.closed, Case.updated_at.desc(), Case.id.desc()))
+            .order_by(Case.stage == Stage.closed, Case.updated_at.desc(), Case.id.desc())
+            .execution_options(generic_plan=generic_plan))
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     if rows or page == 1:
         total = rows[0][1] if rows else 0
@@ -297,7 +301,10 @@ def my_cases():
     """The resident's (or grid worker's) dashboard: each case with its stage and timeline, 20 to a page."""
     raw = request.args.get("page")
     wanted = _requested_page(raw)
-    result = _my_cases_page(Case.visible_to(current_user), wanted or 1)
+    # A resident's own cases are a look-up by their id (app/core/db_plans.py); staff who open this page get a list
+    # filtered by their organisation or court, planned for its values.
+    result = _my_cases_page(Case.visible_to(current_user), wanted or 1,
+                            generic_plan=current_user.role in (Role.resident, Role.grid_worker))
     notice = None
     if wanted is None:
         notice = gettext("页码“%(page)s”无效，已显示第 1 页。", page=raw[:20])

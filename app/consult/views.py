@@ -18,6 +18,7 @@ from app.cases.rules import current_rules
 from app.consult import operations
 from app.consult.forms import MAX_TYPED_CHARS, ConsultForm
 from app.consult.models import ConsultQuery
+from app.core.db_plans import key_lookups
 from app.core.i18n import gettext
 from app.extensions import csrf, db, limiter
 
@@ -57,6 +58,7 @@ def _stale_token() -> bool:
 
 
 @bp.route("/consult", methods=["GET", "POST"])
+@key_lookups
 @csrf.exempt
 @limiter.limit(_rate_limit, exempt_when=lambda: request.method != "POST")
 def ask():
@@ -91,6 +93,7 @@ def _own_query(query_id: int) -> ConsultQuery:
 
 
 @bp.route("/consult/<int:query_id>", methods=["GET"])
+@key_lookups
 def show(query_id: int):
     query = _own_query(query_id)
     return _page(ConsultForm(formdata=None, q=query.question), query, operations.shown_answers(query))

@@ -6,12 +6,14 @@ reads. Under READ COMMITTED, PostgreSQL's default and ours, each statement sees 
 runs in a transaction, so plain reads gain nothing from one.
 
 So the connections run in autocommit mode, and before any statement that is not a plain read (an INSERT, UPDATE
-or DELETE, a SAVEPOINT, a SELECT ... FOR UPDATE/SHARE, an advisory or sequence function, anything not starting with
-SELECT) and before a server-side cursor (stream_results, yield_per) this module sends BEGIN itself. From then on
-everything runs in that one transaction as before, reads included, until SQLAlchemy's commit or rollback, which
-psycopg sends because a transaction is open (psycopg skips them when none is). A request that writes is as atomic
-as before; one that only reads makes no BEGIN or ROLLBACK. Statements PostgreSQL refuses inside a transaction block
-(VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE ...) get no BEGIN, as with autocommit anywhere else.
+or DELETE, a SAVEPOINT, a SELECT ... FOR UPDATE/SHARE, an advisory or sequence function, a WITH query with a write
+in it, anything not starting with SELECT or WITH) and before a server-side cursor (stream_results, yield_per) this
+module sends BEGIN itself. From then on everything runs in that one transaction as before, reads included, until
+SQLAlchemy's commit or rollback, which psycopg sends because a transaction is open (psycopg skips them when none
+is). A request that writes is as atomic as before; one that only reads makes no BEGIN or ROLLBACK (a ROLLBACK also
+makes psycopg drop every statement it prepared on the connection). Statements PostgreSQL refuses inside a
+transaction block (VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE ...) get no BEGIN, as with autocommit anywhere
+else.
 A connection given another isolation level (`flask backup`: REPEATABLE READ) leaves autocommit and is untouched.
 """
 from __future__ import annotations
@@ -25,14 +27,18 @@ from sqlalchemy import event
 # Reads that still need the transaction around them: row locks, transaction-level locks, sequences, notifications.
 _NOT_PLAIN = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bFOR\s+KEY\s+SHARE\b|pg_advisory|nextval|setval"
                         r"|pg_notify|set_config", re.IGNORECASE)
+# A WITH query is a plain read unless one of its parts writes (the words as words: updated_at is no UPDATE).
+_WRITES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
 # Statements PostgreSQL refuses inside a transaction block: they are sent as they are, without a BEGIN.
 _NEVER_IN_TRANSACTION = re.compile(r"^\s*(?:VACUUM|(?:CREATE|DROP)\s+(?:DATABASE|TABLESPACE)|ALTER\s+SYSTEM)\b"
                                    r"|\bCONCURRENTLY\b", re.IGNORECASE)
 @lru_cache(maxsize=2048)  # SQLAlchemy reuses the same compiled statement strings
 def needs_no_begin(statement: str) -> bool:
-    """True for a statement that needs no BEGIN: a SELECT that locks nothing and changes nothing, or one that may
-    not run in a transaction block at all (VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE ...)."""
-    return ((statement.lstrip()[:6].upper() == "SELECT" and not _NOT_PLAIN.search(statement))
+    """True for a statement that needs no BEGIN: a SELECT or WITH query that locks nothing and changes nothing, or
+    one that may not run in a transaction block at all (VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE ...)."""
+    head = statement.lstrip()[:6].upper()
+    return ((head == "SELECT" and not _NOT_PLAIN.search(statement))
+            or (head[:4] == "WITH" and not _NOT_PLAIN.search(statement) and not _WRITES.search(statement))
             or bool(_NEVER_IN_TRANSACTION.search(statement)))
 
 

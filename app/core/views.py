@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.core.db_plans import key_lookups
 from app.core.web import safe_local_path
 
 bp = Blueprint("core", __name__)
@@ -17,6 +18,7 @@ ROLE_HOME = {
 
 
 @bp.route("/")
+@key_lookups
 def home():
     return render_template("core/home.html")
 
