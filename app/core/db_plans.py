@@ -53,9 +53,12 @@ def plan_per_statement(engine) -> None:
     """Install on `engine` (psycopg 3, plan_cache_mode=auto): statements that may not use a generic plan are sent
     unprepared, so PostgreSQL plans each run for its values; the others go through psycopg's prepared statements."""
 
+    from psycopg import ServerCursor
+
     @event.listens_for(engine, "do_execute")
     def _execute(cursor, statement, parameters, context):
-        if generic_plans_allowed(context):
+        # A server-side cursor (stream_results) is never prepared: psycopg declares it, and takes no prepare flag.
+        if isinstance(cursor, ServerCursor) or generic_plans_allowed(context):
             return None  # SQLAlchemy's own cursor.execute(): psycopg prepares it from its second run
         cursor.execute(statement, parameters, prepare=False)
         return True
