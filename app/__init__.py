@@ -82,6 +82,10 @@ def _init_extensions(app: Flask) -> None:
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         connect_args = dict(options.get("connect_args", {}))
         connect_args.setdefault("prepare_threshold", 1)
+        # Column descriptions built only when read: SQLAlchemy mostly only checks there are some (app/core/pg_cursor.py)
+        from app.core.pg_cursor import Cursor
+
+        connect_args.setdefault("cursor_factory", Cursor)
         connect_args["options"] = " ".join(filter(None, [connect_args.get("options"), "-c plan_cache_mode=auto"]))
         options["connect_args"] = connect_args
         # Autocommit, with BEGIN sent before the first statement that needs a transaction (app/core/db_transactions.py):

@@ -106,6 +106,7 @@ def start_gunicorn(env: dict, port: int, workers: int, log: Path) -> subprocess.
     serves it), its output in log. The gunicorn of the venv running the bench: the same interpreter serves."""
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "--preload", "-k", "sync", "-w", str(workers),
            "-b", f"127.0.0.1:{port}", "--timeout", "30", "--graceful-timeout", "5", "--backlog", "2048",
+           *(["--worker-tmp-dir", "/dev/shm"] if os.path.isdir("/dev/shm") else []),  # as gunicorn.conf.py
            "--access-logfile", str(log.with_suffix(".access")),
            "--access-logformat", '%(m)s %(U)s %(s)s %(D)s',
            "--logger-class", "app.privacy.logging_filter.GunicornLogger",
