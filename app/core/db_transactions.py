@@ -37,9 +37,8 @@ def needs_no_begin(statement: str) -> bool:
     """True for a statement that needs no BEGIN: a SELECT or WITH query that locks nothing and changes nothing, or
     one that may not run in a transaction block at all (VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE ...)."""
     head = statement.lstrip()[:6].upper()
-    return ((head == "SELECT" and not _NOT_PLAIN.search(statement))
-            or (head[:4] == "WITH" and not _NOT_PLAIN.search(statement) and not _WRITES.search(statement))
-            or bool(_NEVER_IN_TRANSACTION.search(statement)))
+    reads = head == "SELECT" or (head[:4] == "WITH" and not _WRITES.search(statement))
+    return (reads and not _NOT_PLAIN.search(statement)) or bool(_NEVER_IN_TRANSACTION.search(statement))
 
 
 def begin_on_first_write(engine: sa.Engine) -> None:

@@ -20,8 +20,7 @@ import psycopg
 from psycopg.pq import ExecStatus
 
 # Results that have columns even when they have none (psycopg's rule: "SELECT ;" is described as []).
-_ROWS = frozenset(s for s in (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE, getattr(ExecStatus, "TUPLES_CHUNK", None))
-                  if s is not None)
+_ROWS = frozenset((ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE, ExecStatus.TUPLES_CHUNK))
 
 
 class Description(Sequence):
